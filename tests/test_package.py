@@ -1,0 +1,134 @@
+"""Package-level checks: public API, pinned versions that work together, the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import workbench
+from workbench.cli import main
+from workbench.paths import assets_root
+
+
+def test_every_exported_name_resolves():
+    for name in workbench.__all__:
+        assert getattr(workbench, name) is not None, name
+
+
+def test_pinned_mujoco_and_dm_control_work_together():
+    import mujoco
+    from dm_control import mujoco as dm_mujoco
+
+    assert mujoco.__version__.startswith("3.17"), mujoco.__version__
+    physics = dm_mujoco.Physics.from_xml_string(
+        "<mujoco><worldbody><body><freejoint/><geom size='0.1'/></body></worldbody></mujoco>"
+    )
+    physics.step()
+    assert physics.data.time > 0
+
+
+def test_cli_scenes_lists_bundled_scenes(capsys):
+    assert main(["scenes"]) == 0
+    out = capsys.readouterr().out
+    for name in ("cube_toss", "double_pendulum", "panda"):
+        assert name in out
+
+
+def test_cli_gap_writes_report_and_plots(tmp_path, capsys):
+    out = tmp_path / "gap"
+    code = main(
+        [
+            "gap",
+            str(assets_root() / "data" / "cube_toss"),
+            "--scene",
+            "cube_toss",
+            "--mode",
+            "windows",
+            "--horizons",
+            "0.1",
+            "--episodes",
+            "0:4",
+            "--out",
+            str(out),
+            "--plot-episodes",
+            "1",
+        ]
+    )
+    assert code == 0
+    report = json.loads((out / "gap.json").read_text())
+    assert len(report["episodes"]) == 4
+    assert report["aggregate"]["h=0.1s/qpos/cube/position_error_m/mae"]["n"] == 4
+    assert sorted(p.name for p in (out / "plots").glob("*.png"))
+    assert "h=0.1s/qpos/cube/position_error_m/mae" in capsys.readouterr().out
+
+
+def test_cli_gap_fails_before_simulating_on_a_mapping_that_does_not_fit(tmp_path, capsys):
+    # the pendulum mapping on the cube recordings: rejected while reading, nothing simulated
+    code = main(
+        [
+            "gap",
+            str(assets_root() / "data" / "cube_toss" / "tosses_000-099.npz"),
+            "--scene",
+            "cube_toss",
+            "--mapping",
+            str(assets_root() / "mappings" / "double_pendulum.toml"),
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "tosses_000-099.npz" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_gap_rejects_recordings_that_do_not_bind_to_the_scene(tmp_path, capsys):
+    # pendulum recordings on the cube scene: the mapping fits the files, the scene does not
+    code = main(
+        [
+            "gap",
+            str(assets_root() / "data" / "double_pendulum"),
+            "--scene",
+            "cube_toss",
+            "--mapping",
+            str(assets_root() / "mappings" / "double_pendulum.toml"),
+            "--out",
+            str(tmp_path / "y"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown joint 'shoulder'" in err and "'cube'" in err
+    assert not (tmp_path / "y").exists()
+
+
+def test_cli_gap_unknown_parameter_name_lists_valid(tmp_path, capsys):
+    params = tmp_path / "p.toml"
+    params.write_text('"geom_friction[cubee][0]" = 0.2\n')
+    code = main(
+        [
+            "gap",
+            str(assets_root() / "data" / "cube_toss"),
+            "--scene",
+            "cube_toss",
+            "--episodes",
+            "0:2",
+            "--params",
+            str(params),
+            "--out",
+            str(tmp_path / "z"),
+        ]
+    )
+    assert code == 2
+    assert "'cube'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["workbench.cli"])
+def test_console_module_runs(module):
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "gap" in result.stdout

@@ -1,0 +1,165 @@
+"""The `workbench` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+
+
+def _progress(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=desc, unit="window", file=sys.stderr, disable=None)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return bar, update
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated seconds, got {text!r}"
+        ) from None
+
+
+def _add_gap(sub) -> None:
+    p = sub.add_parser("gap", help="replay recordings in a scene and measure the sim-to-real gap")
+    p.add_argument("recordings", nargs="+", help="recording files or folders")
+    p.add_argument("--scene", required=True, help="bundled scene name or a scene folder")
+    p.add_argument("--mapping", help="mapping TOML (default: the scene's dataset_mapping)")
+    p.add_argument(
+        "--mode", default="open_loop", choices=("open_loop", "windows", "tracking", "inverse")
+    )
+    p.add_argument("--out", required=True, help="output folder for gap.json and plots/")
+    p.add_argument("--episodes", help="episode selector, e.g. 0:50 or 0,3,10:20")
+    p.add_argument("--params", help="TOML/JSON of physics values by MuJoCo name")
+    p.add_argument(
+        "--horizons", type=_floats, default=(0.1, 0.25, 0.5), help="windows: seconds, e.g. 0.1,0.25"
+    )
+    p.add_argument(
+        "--stride", type=float, default=0.05, help="windows: seconds between window starts"
+    )
+    p.add_argument(
+        "--smooth", type=float, default=0.1, help="inverse/tracking: smoothing window [s]"
+    )
+    p.add_argument("--threads", type=int, help="rollout threads (default: all CPUs)")
+    p.add_argument("--plot-episodes", type=int, default=3, help="episodes with overlay plots")
+
+
+def cmd_gap(args) -> int:
+    from workbench.physics import load_values
+    from workbench.pipeline import format_summary, run_gap
+    from workbench.replay import ReplaySettings
+
+    settings = ReplaySettings(
+        mode=args.mode,
+        horizons=args.horizons,
+        window_stride=args.stride,
+        smooth_window=args.smooth,
+        threads=args.threads,
+    )
+    params = load_values(args.params) if args.params else None
+    bar, progress = _progress(f"{args.mode} replay")
+    try:
+        report = run_gap(
+            args.recordings,
+            scene=args.scene,
+            mapping=args.mapping,
+            settings=settings,
+            params=params,
+            select=args.episodes,
+            out=args.out,
+            plot_episodes=args.plot_episodes,
+            progress=progress,
+        )
+    finally:
+        bar.close()
+    print(format_summary(report))
+    print(f"wrote {Path(args.out) / 'gap.json'} and {Path(args.out) / 'plots'}/")
+    return 0
+
+
+def cmd_scenes(args) -> int:
+    from workbench.scenes import list_scenes, load_scene
+
+    for name, folder in list_scenes().items():
+        scene = load_scene(folder)
+        m = scene.model
+        print(
+            f"{name:<18} nq={m.nq:<3} nu={m.nu:<3} dt={scene.binding.timestep:.6g}s  "
+            f"{scene.metadata.get('description', '')}"
+        )
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """The gap report on the bundled real data (cube tosses and double pendulum)."""
+    from workbench.paths import assets_root
+    from workbench.pipeline import format_summary, run_gap
+    from workbench.replay import ReplaySettings
+
+    data = assets_root() / "data"
+    out = Path(args.out)
+    jobs = [
+        ("cube_toss", data / "cube_toss", "open_loop", (0.1, 0.25), None),
+        ("cube_toss", data / "cube_toss", "windows", (0.1, 0.25), None),
+        ("double_pendulum", data / "double_pendulum", "windows", (0.1, 0.25, 0.5), None),
+        (
+            "double_pendulum",
+            data / "double_pendulum",
+            "windows",
+            (0.1, 0.25, 0.5),
+            "no_friction.toml",
+        ),
+    ]
+    from workbench.physics import load_values
+    from workbench.scenes import load_scene
+
+    for scene_name, recordings, mode, horizons, params_file in jobs:
+        scene = load_scene(scene_name)
+        params = load_values(scene.folder / params_file) if params_file else None
+        tag = f"{scene_name}_{mode}" + ("_" + Path(params_file).stem if params_file else "")
+        bar, progress = _progress(tag)
+        try:
+            report = run_gap(
+                recordings,
+                scene=scene,
+                settings=ReplaySettings(mode=mode, horizons=horizons),
+                params=params,
+                out=out / tag,
+                progress=progress,
+            )
+        finally:
+            bar.close()
+        print(f"\n== {tag} ==")
+        print(format_summary(report, limit=14))
+    print(f"\nreports and plots under {out}/")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_gap(sub)
+    sub.add_parser("scenes", help="list the bundled scenes")
+    demo = sub.add_parser("demo", help="gap reports on the bundled real data")
+    demo.add_argument("--out", default="demo_out")
+    args = parser.parse_args(argv)
+    try:
+        return {"gap": cmd_gap, "scenes": cmd_scenes, "demo": cmd_demo}[args.command](args)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""One small exception hierarchy; every message names the field, the expected and the actual value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench raises on purpose."""
+
+
+class EpisodeError(WorkbenchError, ValueError):
+    """A recorded episode is malformed (NaN, bad time axis, wrong shapes)."""
+
+
+class MappingError(WorkbenchError, ValueError):
+    """A mapping file is malformed or does not fit the recording it is applied to."""
+
+
+class SceneError(WorkbenchError, ValueError):
+    """A scene folder is malformed or its MJCF does not compile."""
+
+
+class BindingError(WorkbenchError, ValueError):
+    """Episode signals do not fit the scene they are bound to (unknown names, wrong widths)."""
+
+
+class ParameterError(WorkbenchError, ValueError):
+    """A physics parameter name, index or value is invalid."""
+
+
+class SimulationDiverged(WorkbenchError, RuntimeError):
+    """A simulation produced NaN/Inf or left its valid range."""
+
+
+def name_list(names: Iterable[str], limit: int = 40) -> str:
+    """Format valid names for an error message, truncated to `limit` entries."""
+    names = [n for n in names if n]
+    shown = ", ".join(repr(n) for n in names[:limit])
+    if len(names) > limit:
+        shown += f", ... ({len(names) - limit} more)"
+    return shown or "(none)"

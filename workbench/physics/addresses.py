@@ -1,0 +1,195 @@
+"""Physics quantities addressed by MuJoCo names, e.g. `geom_friction[cube][0]`, `dof_damping[joint2]`,
+`body_mass[link1]`, `actuator_gainprm[act1][0]`, `opt.timestep`, `opt.gravity[2]`.
+
+Names are resolved once into flat element indices of an `MjModel` array; values are written in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping
+
+import mujoco
+import numpy as np
+
+from workbench.errors import ParameterError, name_list
+
+_PREFIX_OBJ = {
+    "body": (mujoco.mjtObj.mjOBJ_BODY, "nbody"),
+    "jnt": (mujoco.mjtObj.mjOBJ_JOINT, "njnt"),
+    "dof": (mujoco.mjtObj.mjOBJ_JOINT, "nv"),  # addressed by joint name
+    "geom": (mujoco.mjtObj.mjOBJ_GEOM, "ngeom"),
+    "site": (mujoco.mjtObj.mjOBJ_SITE, "nsite"),
+    "actuator": (mujoco.mjtObj.mjOBJ_ACTUATOR, "nu"),
+    "tendon": (mujoco.mjtObj.mjOBJ_TENDON, "ntendon"),
+    "pair": (mujoco.mjtObj.mjOBJ_PAIR, "npair"),
+    "flex": (mujoco.mjtObj.mjOBJ_FLEX, "nflex"),
+    "eq": (mujoco.mjtObj.mjOBJ_EQUALITY, "neq"),
+    "sensor": (mujoco.mjtObj.mjOBJ_SENSOR, "nsensor"),
+}
+_NAME_RE = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_.]*)(?P<rest>(\[[^\]]*\])*)$")
+# fields whose change needs mj_setConst (derived masses, inertias, invweights)
+_SETCONST_PREFIXES = ("body_", "dof_armature", "jnt_", "geom_size", "geom_pos", "opt.gravity")
+
+
+@dataclasses.dataclass(frozen=True)
+class ParameterAddress:
+    """A resolved name: `array` is `model.<field>` (or `model.opt.<field>`), `index` flat indices."""
+
+    name: str
+    field: str
+    index: tuple[int, ...]
+
+    def array(self, model: mujoco.MjModel) -> np.ndarray:
+        if self.field.startswith("opt."):
+            value = getattr(model.opt, self.field[4:])
+            return value if isinstance(value, np.ndarray) else None
+        return getattr(model, self.field)
+
+    def read(self, model: mujoco.MjModel) -> np.ndarray:
+        """Current values, (len(index),)."""
+        arr = self.array(model)
+        if arr is None:
+            return np.array([getattr(model.opt, self.field[4:])], dtype=np.float64)
+        return arr.reshape(-1)[list(self.index)].astype(np.float64)
+
+    def write(self, model: mujoco.MjModel, values: np.ndarray | float) -> None:
+        arr = self.array(model)
+        if arr is None:
+            setattr(model.opt, self.field[4:], float(np.reshape(values, -1)[0]))
+            return
+        flat = arr.reshape(-1)  # a view: MjModel arrays are contiguous
+        flat[list(self.index)] = values
+
+    @property
+    def needs_setconst(self) -> bool:
+        return self.field.startswith(_SETCONST_PREFIXES)
+
+
+def _parse(name: str) -> tuple[str, list[str]]:
+    m = _NAME_RE.match(name.strip())
+    if not m:
+        raise ParameterError(f"parameter name: expected 'field[name][index]', got {name!r}")
+    parts = re.findall(r"\[([^\]]*)\]", m.group("rest"))
+    return m.group("field"), [p.strip() for p in parts]
+
+
+def resolve(model: mujoco.MjModel, name: str) -> ParameterAddress:
+    """Resolve a parameter name against a model; a wrong name lists the valid ones."""
+    field, parts = _parse(name)
+    if field.startswith("opt."):
+        attr = field[4:]
+        if not hasattr(model.opt, attr):
+            valid = [a for a in dir(model.opt) if not a.startswith("_")]
+            raise ParameterError(
+                f"parameter {name!r}: unknown option field {attr!r}; valid: {name_list(valid)}"
+            )
+        value = getattr(model.opt, attr)
+        if isinstance(value, np.ndarray):
+            idx = [int(parts[0])] if parts else list(range(value.size))
+            if any(not 0 <= i < value.size for i in idx):
+                raise ParameterError(
+                    f"parameter {name!r}: index expected in [0, {value.size}), got {parts}"
+                )
+            return ParameterAddress(name, field, tuple(idx))
+        if parts:
+            raise ParameterError(
+                f"parameter {name!r}: option {attr!r} is a scalar; expected no index"
+            )
+        return ParameterAddress(name, field, (0,))
+    prefix = field.split("_", 1)[0]
+    if prefix not in _PREFIX_OBJ or not hasattr(model, field):
+        raise ParameterError(
+            f"parameter {name!r}: unknown model field {field!r}; expected <object>_<field> with object "
+            f"in {sorted(_PREFIX_OBJ)} or opt.<field>"
+        )
+    arr = getattr(model, field)
+    obj, _ = _PREFIX_OBJ[prefix]
+    if not parts:
+        raise ParameterError(f"parameter {name!r}: expected an object name, e.g. {field}[<name>]")
+    oid = mujoco.mj_name2id(model, obj, parts[0])
+    if oid < 0:
+        count = model.njnt if prefix == "dof" else arr.shape[0]
+        valid = [mujoco.mj_id2name(model, obj, i) for i in range(count)]
+        raise ParameterError(
+            f"parameter {name!r}: unknown {obj.name[6:].lower()} {parts[0]!r}; valid: {name_list(valid)}"
+        )
+    if prefix == "dof":
+        nextadr = model.jnt_dofadr[oid + 1] if oid + 1 < model.njnt else model.nv
+        rows = list(range(model.jnt_dofadr[oid], nextadr))
+    else:
+        rows = [oid]
+    width = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
+    rest = [int(p) for p in parts[1:]] if all(p.lstrip("-").isdigit() for p in parts[1:]) else None
+    if rest is None:
+        raise ParameterError(f"parameter {name!r}: indices expected integers, got {parts[1:]}")
+    if prefix == "dof" and width == 1 and rest:  # select one dof of a multi-dof joint
+        if not 0 <= rest[0] < len(rows):
+            raise ParameterError(
+                f"parameter {name!r}: dof index expected in [0, {len(rows)}), got {rest[0]}"
+            )
+        rows, rest = [rows[rest[0]]], rest[1:]
+    if rest:
+        if width == 1 or not 0 <= rest[0] < width:
+            raise ParameterError(
+                f"parameter {name!r}: component index expected in [0, {width}), got {rest[0]}"
+            )
+        idx = [r * width + rest[0] for r in rows]
+    else:
+        idx = [r * width + c for r in rows for c in range(width)]
+    return ParameterAddress(name, field, tuple(idx))
+
+
+def set_values(model: mujoco.MjModel, values: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """Write values by name in place; returns the previous values (for restoring).
+
+    Calls `mj_setConst` when a changed field feeds derived constants (masses, inertias, armature).
+    """
+    addrs = [resolve(model, n) for n in values]
+    previous = {a.name: a.read(model) for a in addrs}
+    for a in addrs:
+        value = np.asarray(values[a.name], dtype=np.float64)
+        if not np.all(np.isfinite(value)):
+            raise ParameterError(f"parameter {a.name!r}: expected a finite value, got {value}")
+        a.write(model, value)
+    if any(a.needs_setconst for a in addrs):
+        mujoco.mj_setConst(model, mujoco.MjData(model))
+    return previous
+
+
+@contextlib.contextmanager
+def values_applied(model: mujoco.MjModel, values: Mapping[str, float]) -> Iterator[mujoco.MjModel]:
+    """Apply values in place for the duration of a `with` block, then restore them exactly."""
+    previous = set_values(model, values)
+    try:
+        yield model
+    finally:
+        set_values(model, previous)
+
+
+def load_values(path) -> dict[str, float]:
+    """Read a parameter-value file: TOML or JSON mapping names to numbers (or lists).
+
+    A JSON file written by calibration (with a top-level `values` table) is accepted too.
+    """
+    import json
+    from pathlib import Path
+
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"params file: expected an existing TOML/JSON file, got {str(path)!r}")
+    text = path.read_text()
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ParameterError(f"{path}: cannot parse: {exc}") from exc
+    if isinstance(data.get("values"), dict):
+        data = data["values"]
+    for k, v in data.items():
+        if not isinstance(v, (int, float, list)):
+            raise ParameterError(f"{path}: parameter {k!r}: expected a number or list, got {v!r}")
+    return dict(data)

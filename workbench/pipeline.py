@@ -1,0 +1,142 @@
+"""The gap job end to end: recordings + mapping + scene -> replay -> GapReport, JSON and plots."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from workbench import plots
+from workbench.errors import MappingError
+from workbench.io import load_episodes
+from workbench.metrics.gap import GapReport, gap_report
+from workbench.physics import resolve
+from workbench.replay import ReplaySettings, replay
+from workbench.scenes import Scene, load_scene
+
+Progress = Callable[[int, int], None]
+
+
+def scene_mapping(scene: Scene) -> Path:
+    """The mapping file a scene names for its dataset (`dataset_mapping` in scene.toml)."""
+    rel = scene.metadata.get("dataset_mapping")
+    if not rel or scene.folder is None:
+        raise MappingError(f"scene {scene.name!r} names no dataset_mapping; pass --mapping")
+    return (scene.folder / rel).resolve()
+
+
+def run_gap(
+    recordings,
+    *,
+    scene: str | Path | Scene,
+    mapping: str | Path | None = None,
+    settings: ReplaySettings | None = None,
+    params: Mapping[str, float] | None = None,
+    select: str | None = None,
+    out: str | Path | None = None,
+    plot_episodes: int = 3,
+    progress: Progress | None = None,
+) -> GapReport:
+    """Load, bind, replay and measure; write `out/gap.json` and `out/plots/*.png` when `out` is given.
+
+    Everything is validated (mapping vs files, episodes vs scene, parameter names) before the
+    first simulation step.
+    """
+    settings = settings or ReplaySettings()
+    scene = scene if isinstance(scene, Scene) else load_scene(scene)
+    mapping = mapping or scene_mapping(scene)
+    episodes = load_episodes(recordings, mapping, select=select)
+    params = dict(params or {})
+    for name in params:  # fail on a wrong name now, not after simulating
+        resolve(scene.model, name)
+    traces = replay(scene, episodes, settings, params=params, progress=progress)
+    record = {
+        **dataclasses.asdict(settings),
+        "recordings": str(recordings),
+        "mapping": str(mapping),
+        "episodes": select or "all",
+        "params": params,
+    }
+    report = gap_report(
+        traces,
+        scene=scene.name,
+        settings=record,
+        horizons=settings.horizons,
+        contact_bodies=scene.binding.contact_bodies,
+    )
+    if out is not None:
+        out = Path(out)
+        report.save(out / "gap.json")
+        write_plots(report, traces, out / "plots", episodes=plot_episodes)
+    return report
+
+
+def write_plots(report: GapReport, traces, folder: Path, *, episodes: int = 3) -> list[Path]:
+    """Overlays for the first episodes, error-over-time per signal, histograms of headline metrics."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def save(fig, name: str) -> None:
+        path = folder / name
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+
+    signals = list(traces[0].predicted) if traces else []
+    for tr in traces[:episodes]:
+        for sig in signals:
+            save(plots.overlay(tr, sig), f"overlay_{tr.episode.id}_{sig}.png")
+    for sig in signals:
+        save(plots.error_over_time(traces, sig), f"error_over_time_{sig}.png")
+    for key in headline_keys(report)[:6]:
+        save(
+            plots.metric_histogram(report, key),
+            f"hist_{key.replace('/', '_').replace('=', '')}.png",
+        )
+    return written
+
+
+def headline_keys(report: GapReport) -> list[str]:
+    """The aggregate keys worth a first look: RMSE/means, horizon errors, divergence, contact."""
+    keep = (
+        "/rmse",
+        "/mean",
+        "divergence_time_s",
+        "divergence_horizon_s",
+        "first_contact_time_error_s",
+    )
+    keys = []
+    for k in report.aggregate:
+        if k.startswith("h="):
+            if k.endswith("/mae") or k.endswith("/rmse") and "error_" not in k:
+                keys.append(k)
+        elif k.endswith(keep) or ("_error_" in k and k.endswith(("/mae", "/final"))):
+            keys.append(k)
+    return keys
+
+
+def format_summary(report: GapReport, *, limit: int = 60) -> str:
+    """A fixed-width table of the headline aggregate metrics."""
+    keys = headline_keys(report)
+    width = max([len(k) for k in keys[:limit]] + [6])
+    lines = [
+        f"scene {report.scene}, mode {report.mode}, {len(report.episodes)} episodes",
+        f"{'metric':<{width}}  {'median':>11} {'mean':>11} {'p90':>11} {'n':>5}",
+    ]
+    for k in keys[:limit]:
+        v = report.aggregate[k]
+        lines.append(
+            f"{k:<{width}}  {v['median']:>11.5g} {v['mean']:>11.5g} {v['p90']:>11.5g} {v['n']:>5d}"
+        )
+    if len(keys) > limit:
+        lines.append(f"... {len(keys) - limit} more in gap.json")
+    diverged = sum(e["diverged_windows"] for e in report.episodes)
+    if diverged:
+        lines.append(
+            f"WARNING: {diverged} simulated windows diverged (NaN/instability); see gap.json"
+        )
+    notes = sorted({e["alignment"] for e in report.episodes})
+    lines += [f"timeline: {n}" for n in notes[:3]]
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""Plots of replays and gap reports. Every function returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from workbench.metrics.gap import GapReport, _group_errors  # noqa: E402
+from workbench.replay.trace import SimTrace  # noqa: E402
+
+
+def _unit(trace: SimTrace, signal: str) -> str:
+    unit = trace.episode.signal(signal).unit
+    return f" [{unit}]" if unit else ""
+
+
+def overlay(trace: SimTrace, signal: str, *, max_columns: int = 7, max_windows: int = 40):
+    """Recorded vs simulated values of each column of one signal over time."""
+    rec = trace.episode.signal(signal)
+    pred = trace.predicted[signal]
+    cols = list(range(min(max_columns, len(rec.columns))))
+    fig, axes = plt.subplots(
+        len(cols), 1, figsize=(9, 1.9 * len(cols) + 0.6), sharex=True, squeeze=False
+    )
+    t = trace.episode.times - trace.episode.times[0]
+    step = max(1, trace.starts.size // max_windows)
+    for ax, c in zip(axes[:, 0], cols, strict=True):
+        ax.plot(t, rec.values[:, c], color="k", lw=1.2, label="real")
+        for n, w in enumerate(range(0, trace.starts.size, step)):
+            s = trace.starts[w]
+            tt = t[s : s + trace.window_length]
+            ax.plot(
+                tt,
+                pred[w, : tt.size, c],
+                color="tab:orange",
+                lw=1.0,
+                label="sim" if n == 0 else None,
+            )
+        ax.set_ylabel(rec.columns[c], fontsize=8)
+    axes[0, 0].legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("time [s]")
+    fig.suptitle(f"{trace.episode.id}: {signal}{_unit(trace, signal)}, {trace.mode}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def error_over_time(traces: Sequence[SimTrace], signal: str):
+    """Median and 10-90 % band of |error| across episodes (and windows) against time since start:
+    trajectory time for full replays, prediction horizon for `windows`."""
+    groups: dict[str, list[np.ndarray]] = {}
+    for tr in traces:
+        if signal not in tr.predicted:
+            continue
+        for key, _, err in _group_errors(tr, signal):
+            groups.setdefault(key, []).extend(np.abs(e) for e in err)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    dt = traces[0].alignment.dt if traces else 1.0
+    for key, rows in list(groups.items())[:10]:
+        length = max(r.size for r in rows)
+        stack = np.full((len(rows), length), np.nan)
+        for i, r in enumerate(rows):
+            stack[i, : r.size] = r
+        enough = np.sum(np.isfinite(stack), axis=0) >= max(1, len(rows) // 10)
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(stack, axis=0)
+            lo, hi = np.nanpercentile(stack, 10, axis=0), np.nanpercentile(stack, 90, axis=0)
+        t = np.arange(length) * dt
+        (line,) = ax.plot(t[enough], med[enough], label=key.split("/", 1)[1])
+        ax.fill_between(t[enough], lo[enough], hi[enough], color=line.get_color(), alpha=0.15)
+    horizon = traces and traces[0].mode == "windows"
+    ax.set_xlabel("prediction horizon [s]" if horizon else "time since start [s]")
+    ax.set_ylabel(f"|error| {signal}")
+    ax.set_title(
+        f"{signal}: median and 10-90 % of |sim - real| over {len(traces)} episodes", fontsize=10
+    )
+    if groups:
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def metric_histogram(report: GapReport, key: str, *, bins: int = 30):
+    """Histogram of one per-episode metric, with median and p90 marked."""
+    values = np.array(
+        [e["metrics"][key] for e in report.episodes if key in e["metrics"]], dtype=float
+    )
+    values = values[np.isfinite(values)]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
+    if values.size:
+        for stat, style in (("median", "-"), ("p90", "--")):
+            v = np.median(values) if stat == "median" else np.percentile(values, 90)
+            ax.axvline(v, color="k", ls=style, lw=1, label=f"{stat} {v:.4g}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(key, fontsize=8)
+    ax.set_ylabel("episodes")
+    ax.set_title(f"{report.scene} / {report.mode}: {values.size} episodes", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def horizon_curve(report: GapReport, signal_key: str):
+    """Aggregated error against prediction horizon (windows mode), median with p90."""
+    rows = []
+    for k, v in report.aggregate.items():
+        if k.startswith("h=") and k.split("/", 1)[1] == signal_key:
+            rows.append((float(k[2 : k.index("s/")]), v["median"], v["p90"]))
+    rows.sort()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    if rows:
+        h, med, p90 = np.array(rows).T
+        ax.plot(h, med, "o-", label="median")
+        ax.plot(h, p90, "s--", label="p90")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("horizon [s]")
+    ax.set_ylabel(signal_key, fontsize=8)
+    fig.tight_layout()
+    return fig

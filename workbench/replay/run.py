@@ -1,0 +1,248 @@
+"""`replay`: episodes x scene x mode -> SimTraces, with all windows of all episodes batched."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+
+import mujoco
+import numpy as np
+
+from workbench.episode import Episode
+from workbench.errors import BindingError
+from workbench.physics import values_applied
+from workbench.replay.binding import BoundEpisode, bind_episode
+from workbench.replay.forward import Window, control_rows, full_state_rows, simulate_windows
+from workbench.replay.inverse import inverse_forces, motion_derivatives
+from workbench.replay.rollout import BatchSimulator
+from workbench.replay.timeline import Alignment, align
+from workbench.replay.trace import MODES, SimTrace
+from workbench.replay.tracking import sensor_dof_columns, tracking_model
+from workbench.scenes.scene import Scene
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplaySettings:
+    """How to replay.
+
+    Attributes:
+      mode: one of `open_loop`, `windows`, `tracking`, `inverse`.
+      horizons: windows mode: prediction horizons [s]; windows last the longest one.
+      window_stride: windows mode: seconds between window starts.
+      smooth_window: inverse/tracking: Savitzky-Golay window [s] for velocities and accelerations
+        of the recorded motion; 0 uses raw forward differences with discrete-time inverse dynamics.
+      threads: rollout threads (default: the CPUs this process may use).
+      budget: max floats of simulated state held per rollout call.
+    """
+
+    mode: str = "open_loop"
+    horizons: tuple[float, ...] = (0.1, 0.25, 0.5)
+    window_stride: float = 0.05
+    smooth_window: float = 0.1
+    threads: int | None = None
+    budget: int = 20_000_000
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode: expected one of {MODES}, got {self.mode!r}")
+        if not self.horizons or min(self.horizons) <= 0:
+            raise ValueError(f"horizons: expected positive seconds, got {self.horizons}")
+        if self.window_stride <= 0:
+            raise ValueError(f"window_stride: expected > 0 s, got {self.window_stride}")
+        if self.smooth_window < 0:
+            raise ValueError(f"smooth_window: expected >= 0 s, got {self.smooth_window}")
+
+
+Progress = Callable[[int, int], None]
+
+
+def prepare(
+    scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
+) -> tuple[list[Episode], list[Alignment], list[BoundEpisode]]:
+    """Align every episode and bind it to the scene; raises before anything is simulated."""
+    need_ctrl = settings.mode in ("open_loop", "windows")
+    need_torque = settings.mode == "inverse"
+    aligned, alignments, bounds = [], [], []
+    for ep in episodes:
+        bound = bind_episode(scene, ep, need_ctrl=need_ctrl, need_torque=need_torque)
+        ep2, al = align(ep, scene.binding.timestep)
+        aligned.append(ep2)
+        alignments.append(al)
+        bounds.append(bound)
+    return aligned, alignments, bounds
+
+
+def _windows_for(ep: Episode, index: int, al: Alignment, settings: ReplaySettings) -> list[Window]:
+    T = ep.num_samples
+    if settings.mode != "windows":
+        return [Window(index, 0, T)]
+    length = int(round(max(settings.horizons) / al.dt)) + 1
+    stride = max(1, int(round(settings.window_stride / al.dt)))
+    return [Window(index, s, length) for s in range(0, T - length + 1, stride)]
+
+
+def _forward(
+    scene: Scene,
+    model: mujoco.MjModel,
+    episodes,
+    alignments,
+    bounds,
+    settings,
+    controls,
+    progress: Progress | None,
+    sensor_signal=None,
+) -> list[SimTrace]:
+    states = [full_state_rows(model, ep, b) for ep, b in zip(episodes, bounds, strict=True)]
+    windows = [
+        w
+        for i, (ep, al) in enumerate(zip(episodes, alignments, strict=True))
+        for w in _windows_for(ep, i, al, settings)
+    ]
+    results = [None] * len(windows)
+    with BatchSimulator(model, threads=settings.threads) as sim:
+        by_substeps: dict[int, list[int]] = {}
+        for k, w in enumerate(windows):
+            by_substeps.setdefault(alignments[w.episode].substeps, []).append(k)
+        done = 0
+        for keys in by_substeps.values():
+            # chunks of windows keep progress visible and memory bounded
+            for c in range(0, len(keys), 512):
+                chunk = keys[c : c + 512]
+                out = simulate_windows(
+                    sim,
+                    [windows[k] for k in chunk],
+                    states,
+                    controls,
+                    alignments,
+                    budget=settings.budget,
+                    interpolate=sensor_signal is not None,
+                )
+                for k, r in zip(chunk, out, strict=True):
+                    results[k] = r
+                done += len(chunk)
+                if progress:
+                    progress(done, len(windows))
+    traces = []
+    for i, (ep, al, b) in enumerate(zip(episodes, alignments, bounds, strict=True)):
+        mine = [(w, r) for w, r in zip(windows, results, strict=True) if w.episode == i]
+        starts = np.array([w.start for w, _ in mine], dtype=int)
+        predicted = {}
+        if mine:
+            predicted["qpos"] = np.stack([r.qpos[:, b.qpos_index] for _, r in mine])
+            if b.qvel_index is not None:
+                predicted["qvel"] = np.stack([r.qvel[:, b.qvel_index] for _, r in mine])
+            if sensor_signal is not None and b.torque_index is not None:
+                predicted["qfrc_actuator"] = np.stack(
+                    [sensor_signal(r.sensors, b) for _, r in mine]
+                )
+        diverged = np.array([r.diverged for _, r in mine], dtype=bool)
+        traces.append(SimTrace(ep, settings.mode, starts, predicted, al, b, diverged))
+    return traces
+
+
+def _inverse_rows(model, ep: Episode, al: Alignment, b: BoundEpisode, settings: ReplaySettings):
+    qpos, qvel = full_state_rows(model, ep, b)
+    smooth = settings.smooth_window
+    scalar = [
+        model.jnt_qposadr[j]
+        for j in range(model.njnt)
+        if model.jnt_type[j] in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    ]
+    # smoothed velocities come from the positions when every joint is scalar (consistent
+    # kinematics; recorded velocities are often filtered with lag); raw ones from qvel
+    use_qvel = b.qvel_index is not None and (smooth == 0 or len(scalar) < model.njnt)
+    qpos, qvel, qacc = motion_derivatives(
+        qpos,
+        qvel,
+        al.dt,
+        smooth_window=smooth,
+        qvel_recorded=use_qvel,
+        scalar_qpos=np.array(scalar, dtype=int),
+    )
+    forces = inverse_forces(model, qpos, qvel, qacc, discrete=smooth == 0 and al.substeps == 1)
+    return qpos, qvel, forces
+
+
+def replay(
+    scene: Scene,
+    episodes: Sequence[Episode],
+    settings: ReplaySettings | None = None,
+    *,
+    params: Mapping[str, float] | None = None,
+    progress: Progress | None = None,
+) -> list[SimTrace]:
+    """Replay episodes in a scene.
+
+    Args:
+      scene: the scene (its compiled model is modified in place while `params` apply, then restored).
+      episodes: recorded episodes whose signals bind to the scene.
+      settings: mode and mode options.
+      params: physics values by MuJoCo name (e.g. {"geom_friction[cube][0]": 0.2}).
+      progress: called with (windows done, windows total) during forward replays.
+    Returns:
+      One SimTrace per episode, in order.
+    """
+    settings = settings or ReplaySettings()
+    episodes, alignments, bounds = prepare(scene, episodes, settings)
+    params = dict(params or {})
+    mode = settings.mode
+    if mode in ("open_loop", "windows"):
+        with values_applied(scene.model, params):
+            controls = [
+                control_rows(scene.model, ep, b) for ep, b in zip(episodes, bounds, strict=True)
+            ]
+            return _forward(
+                scene, scene.model, episodes, alignments, bounds, settings, controls, progress
+            )
+    if mode == "inverse":
+        traces = []
+        with values_applied(scene.model, params):
+            for ep, al, b in zip(episodes, alignments, bounds, strict=True):
+                _, _, forces = _inverse_rows(scene.model, ep, al, b, settings)
+                if settings.smooth_window == 0:  # forward differences: no acceleration at the end
+                    forces[-1] = np.nan
+                predicted = {"qfrc_actuator": forces[None, :, b.torque_index]}
+                traces.append(
+                    SimTrace(ep, mode, np.zeros(1, int), predicted, al, b, np.zeros(1, bool))
+                )
+                if progress:
+                    progress(len(traces), len(episodes))
+        return traces
+    # tracking: inverse-dynamics feed-forward + PD servo, simulated forward in the servo variant
+    servo = tracking_model(scene)
+    columns = sensor_dof_columns(servo.model)
+    controls = []
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(values_applied(scene.model, params))
+        stack.enter_context(values_applied(servo.model, params))
+        for ep, al, b in zip(episodes, alignments, bounds, strict=True):
+            qpos, qvel, forces = _inverse_rows(scene.model, ep, al, b, settings)
+            qpos_dofs = [scene.model.jnt_qposadr[scene.model.dof_jntid[d]] for d in servo.dofs]
+            controls.append(
+                servo.servo_command(qpos[:, qpos_dofs], qvel[:, servo.dofs], forces[:, servo.dofs])
+            )
+        missing = [
+            d
+            for b in bounds
+            if b.torque_index is not None
+            for d in b.torque_index
+            if d not in columns
+        ]
+        if missing:
+            raise BindingError(f"tracking: torque columns at dofs {missing} are not scalar joints")
+
+        def forces_of(sensors: np.ndarray, b: BoundEpisode) -> np.ndarray:
+            return sensors[:, [columns[d] for d in b.torque_index]]
+
+        return _forward(
+            scene,
+            servo.model,
+            episodes,
+            alignments,
+            bounds,
+            settings,
+            controls,
+            progress,
+            sensor_signal=forces_of,
+        )

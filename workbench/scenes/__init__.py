@@ -1,0 +1,21 @@
+"""Scenes: MJCF or builder plus the binding from recorded signals to the model."""
+
+from workbench.scenes.scene import (
+    Binding,
+    Scene,
+    list_scenes,
+    load_scene,
+    load_scene_folder,
+    scene_from_spec,
+    scene_from_xml,
+)
+
+__all__ = [
+    "Binding",
+    "Scene",
+    "list_scenes",
+    "load_scene",
+    "load_scene_folder",
+    "scene_from_spec",
+    "scene_from_xml",
+]

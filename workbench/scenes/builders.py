@@ -1,0 +1,150 @@
+"""Scene builders: functions that return a `mujoco.MjSpec` for a scene folder.
+
+A scene.toml names one with `builder = "<name>"` (from `BUILDERS`) or `"package.module:function"`,
+and passes `[builder_args]`; path-like arguments are relative to the scene folder.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import mujoco
+import yaml
+
+from workbench.errors import SceneError
+
+DOUBLE_PENDULUM_KEYS = (
+    "m1",
+    "m2",
+    "l1",
+    "l2",
+    "r1",
+    "r2",
+    "I1",
+    "I2",
+    "Ir",
+    "gr",
+    "b1",
+    "b2",
+    "cf1",
+    "cf2",
+    "g",
+    "tl1",
+    "tl2",
+)
+
+
+def read_double_pendulum_parameters(path: str | Path) -> dict[str, float]:
+    """Read an identified-parameter YAML file of the dfki double pendulum (SI units)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SceneError(
+            f"double pendulum parameters: expected an existing YAML file, got {str(path)!r}"
+        )
+    data = yaml.safe_load(path.read_text()) or {}
+    missing = [k for k in DOUBLE_PENDULUM_KEYS if k not in data]
+    if missing:
+        raise SceneError(f"{path}: expected keys {list(DOUBLE_PENDULUM_KEYS)}; missing {missing}")
+    return {k: float(data[k]) for k in DOUBLE_PENDULUM_KEYS}
+
+
+def double_pendulum_spec(params: dict[str, float]) -> mujoco.MjSpec:
+    """Two hinge links swinging about +x, q = 0 hanging down, both torque-driven.
+
+    Joint-axis inertias I are converted to centre-of-mass inertias I - m r^2; the rotor's reflected
+    inertia gr^2 Ir becomes joint armature; b is viscous damping [N m s/rad]; cf Coulomb friction
+    [N m] becomes MuJoCo's frictionloss (a soft dry-friction constraint); tl the torque limit [N m].
+    """
+    spec = mujoco.MjSpec()
+    spec.modelname = "double_pendulum"
+    spec.option.gravity = [0.0, 0.0, -params["g"]]
+    spec.option.integrator = mujoco.mjtIntegrator.mjINT_RK4
+    spec.option.timestep = 0.001
+    parent = spec.worldbody
+    parent.add_geom(
+        type=mujoco.mjtGeom.mjGEOM_CYLINDER,
+        size=[0.03, 0.02, 0],
+        pos=[-0.04, 0, 0],
+        quat=[math.sqrt(0.5), 0, math.sqrt(0.5), 0],
+        contype=0,
+        conaffinity=0,
+        rgba=[0.2, 0.2, 0.2, 1],
+    )
+    armature = params["gr"] ** 2 * params["Ir"]
+    pos = [0.0, 0.0, 0.0]
+    for i, name in ((1, "shoulder"), (2, "elbow")):
+        m, r, length = params[f"m{i}"], params[f"r{i}"], params[f"l{i}"]
+        i_cm = params[f"I{i}"] - m * r * r
+        if i_cm <= 0:
+            raise SceneError(
+                f"double pendulum I{i}: expected joint-axis inertia > m{i} r{i}^2 = {m * r * r:.6g}, "
+                f"got {params[f'I{i}']:.6g} (centre-of-mass inertia would be {i_cm:.6g})"
+            )
+        body = parent.add_body(name=f"link{i}", pos=pos)
+        body.mass = m
+        body.ipos = [0.0, 0.0, -r]
+        body.inertia = [i_cm, i_cm, i_cm]
+        body.explicitinertial = True
+        body.add_joint(
+            name=name,
+            type=mujoco.mjtJoint.mjJNT_HINGE,
+            axis=[1, 0, 0],
+            armature=armature,
+            damping=params[f"b{i}"],
+            frictionloss=params[f"cf{i}"],
+        )
+        body.add_geom(
+            type=mujoco.mjtGeom.mjGEOM_CAPSULE,
+            fromto=[0, 0, 0, 0, 0, -length],
+            size=[0.015, 0, 0],
+            contype=0,
+            conaffinity=0,
+            density=0,
+            rgba=[0.8, 0.3 * i, 0.2, 1],
+        )
+        limit = params[f"tl{i}"]
+        spec.add_actuator(
+            name=name,
+            target=name,
+            trntype=mujoco.mjtTrn.mjTRN_JOINT,
+            ctrllimited=True,
+            ctrlrange=[-limit, limit],
+        )
+        parent, pos = body, [0.0, 0.0, -length]
+    return spec
+
+
+def build_double_pendulum(folder: Path, *, parameters: str) -> mujoco.MjSpec:
+    return double_pendulum_spec(read_double_pendulum_parameters(folder / parameters))
+
+
+def build_torque_actuated(folder: Path, *, mjcf: str) -> mujoco.MjSpec:
+    """Load an MJCF and replace its actuators by one joint-torque motor per actuated joint.
+
+    The motor keeps the actuator's name and uses its force range as control range.
+    """
+    path = folder / mjcf
+    if not path.is_file():
+        raise SceneError(f"torque_actuated: mjcf: expected an existing file, got {str(path)!r}")
+    spec = mujoco.MjSpec.from_file(str(path))
+    old = [(a.name, a.target, list(a.forcerange), a.forcelimited) for a in spec.actuators]
+    for act in list(spec.actuators):
+        spec.delete(act)
+    for name, target, forcerange, limited in old:
+        bounded = limited == mujoco.mjtLimited.mjLIMITED_TRUE or forcerange[0] < forcerange[1]
+        spec.add_actuator(
+            name=name,
+            target=target,
+            trntype=mujoco.mjtTrn.mjTRN_JOINT,
+            ctrllimited=bounded,
+            ctrlrange=forcerange if bounded else [0, 0],
+        )
+    return spec
+
+
+BUILDERS: dict[str, Callable[..., mujoco.MjSpec]] = {
+    "double_pendulum": build_double_pendulum,
+    "torque_actuated": build_torque_actuated,
+}
