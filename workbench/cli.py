@@ -146,16 +146,87 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser(
+        "calibrate", help="fit physics parameters to recordings; report held-out fidelity"
+    )
+    p.add_argument("recordings", nargs="+", help="recording files or folders")
+    p.add_argument("--scene", required=True)
+    p.add_argument("--mapping", help="mapping TOML (default: the scene's dataset_mapping)")
+    p.add_argument("--space", required=True, help="parameter space TOML")
+    p.add_argument("--train", required=True, help="training episode selector, e.g. 0:2")
+    p.add_argument("--test", required=True, help="held-out episode selector, e.g. 2")
+    p.add_argument("--out", required=True)
+    p.add_argument("--horizon", type=float, default=0.25, help="window length [s] of the objective")
+    p.add_argument("--stride", type=float, default=0.1, help="seconds between training windows")
+    p.add_argument("--max-iter", type=int, default=20)
+    p.add_argument(
+        "--horizons", type=_floats, default=(0.1, 0.25, 0.5), help="held-out horizons [s]"
+    )
+    p.add_argument("--threads", type=int)
+
+
+def cmd_calibrate(args) -> int:
+    from workbench.calibrate import ParameterSpace, calibrate
+    from workbench.calibrate.report import format_calibration, heldout_comparison, write_report
+    from workbench.io import load_episodes
+    from workbench.pipeline import scene_mapping
+    from workbench.scenes import load_scene
+
+    scene = load_scene(args.scene)
+    mapping = args.mapping or scene_mapping(scene)
+    space = ParameterSpace.load(args.space)
+    space.resolve(scene.model)
+    train = load_episodes(args.recordings, mapping, select=args.train)
+    test = load_episodes(args.recordings, mapping, select=args.test)
+    overlap = {e.id for e in train} & {e.id for e in test}
+    if overlap:
+        print(f"warning: train and test share episodes {sorted(overlap)}", file=sys.stderr)
+    from tqdm import tqdm
+
+    bar = tqdm(total=args.max_iter, desc="calibrate", unit="iter", file=sys.stderr, disable=None)
+
+    def progress(iteration: int, objective: float) -> None:
+        bar.n = iteration
+        bar.set_postfix(objective=f"{objective:.4g}")
+
+    try:
+        result = calibrate(
+            scene,
+            train,
+            space,
+            horizon=args.horizon,
+            stride=args.stride,
+            max_iter=args.max_iter,
+            threads=args.threads,
+            progress=progress,
+        )
+    finally:
+        bar.close()
+    paths = result.save(args.out, space)
+    nominal, calibrated, table = heldout_comparison(scene, test, result, horizons=args.horizons)
+    write_report(args.out, result, table, nominal, calibrated)
+    print(format_calibration(result, table))
+    print(
+        f"wrote {paths['params']} (use with: workbench gap ... --params), {paths['distribution']}, "
+        f"{Path(args.out) / 'report.json'}, plots/"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_gap(sub)
+    _add_calibrate(sub)
     sub.add_parser("scenes", help="list the bundled scenes")
     demo = sub.add_parser("demo", help="gap reports on the bundled real data")
     demo.add_argument("--out", default="demo_out")
     args = parser.parse_args(argv)
     try:
-        return {"gap": cmd_gap, "scenes": cmd_scenes, "demo": cmd_demo}[args.command](args)
+        return {"gap": cmd_gap, "calibrate": cmd_calibrate, "scenes": cmd_scenes, "demo": cmd_demo}[
+            args.command
+        ](args)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

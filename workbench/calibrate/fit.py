@@ -1,0 +1,223 @@
+"""Fit physics parameters to recordings with bounded least squares (`mujoco.minimize`), with
+confidence intervals, identifiability warnings and a parameter distribution."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mujoco import minimize
+
+from workbench.calibrate.objective import WindowedObjective
+from workbench.calibrate.space import ParameterSpace
+from workbench.episode import Episode
+from workbench.scenes.scene import Scene
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibrationResult:
+    """Fitted values and their uncertainty (physical units, one entry per parameter).
+
+    `stderr` comes from the Gauss-Newton covariance s^2 (J^T J)^-1 at the optimum; windows overlap
+    and noise is correlated in time, so treat it as a lower bound on the real uncertainty.
+    """
+
+    names: list[str]
+    nominal: list[float]
+    start: list[float]
+    values: list[float]
+    stderr: list[float]
+    ci95: list[list[float]]
+    identifiable: list[bool]
+    condition_number: float
+    cost_start: float
+    cost_final: float
+    trace: list[dict[str, Any]]
+    evaluations: int
+    warnings: list[str]
+    settings: dict[str, Any]
+
+    def as_params(self) -> dict[str, float]:
+        return dict(zip(self.names, self.values, strict=True))
+
+    def distribution(self, space: ParameterSpace) -> dict[str, dict[str, Any]]:
+        """Truncated-normal distribution per parameter (mean = fit, std = stderr), within bounds."""
+        out = {}
+        for p, v, s in zip(space.parameters, self.values, self.stderr, strict=True):
+            std = s if math.isfinite(s) else (p.upper - p.lower) / 4
+            out[p.name] = {
+                "distribution": "truncated_normal",
+                "mean": v,
+                "std": max(std, 1e-12),
+                "lower": p.lower,
+                "upper": p.upper,
+            }
+        return out
+
+    def save(self, folder: str | Path, space: ParameterSpace) -> dict[str, Path]:
+        """Write params.json (for `workbench gap --params`), distribution.toml, calibration.json."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "params": folder / "params.json",
+            "distribution": folder / "distribution.toml",
+            "calibration": folder / "calibration.json",
+        }
+        _atomic_write(paths["params"], json.dumps({"values": self.as_params()}, indent=1))
+        lines = [
+            "# Parameter distribution from calibration (Laplace approximation around the fit).",
+            "# Usable as a randomization spec: one table per parameter.",
+        ]
+        for name, d in self.distribution(space).items():
+            lines.append(f'\n[parameters."{name}"]')
+            lines += [f'distribution = "{d["distribution"]}"'] + [
+                f"{k} = {d[k]!r}" for k in ("mean", "std", "lower", "upper")
+            ]
+        _atomic_write(paths["distribution"], "\n".join(lines) + "\n")
+        _atomic_write(paths["calibration"], json.dumps(dataclasses.asdict(self), indent=1))
+        return paths
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def calibrate(
+    scene: Scene,
+    episodes: Sequence[Episode],
+    space: ParameterSpace,
+    *,
+    horizon: float = 0.25,
+    stride: float = 0.05,
+    start: Sequence[float] | None = None,
+    max_iter: int = 20,
+    threads: int | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> CalibrationResult:
+    """Fit `space` to the episodes' windowed k-step predictions.
+
+    Args:
+      scene: the scene; its compiled model is not modified (candidates use model copies).
+      episodes: training episodes (recorded states, and commands if the scene has actuators).
+      space: parameters with bounds and scales.
+      horizon, stride: window length and spacing [s].
+      start: physical start values (default: nominal).
+      max_iter: Levenberg-Marquardt iterations.
+      progress: called with (iteration, objective) after each iteration.
+    Deterministic: the same inputs give the same result.
+    """
+    objective = WindowedObjective(
+        scene, episodes, space, horizon=horizon, stride=stride, threads=threads
+    )
+    try:
+        nominal = space.nominal(scene.model)
+        x_start = np.asarray(start if start is not None else nominal, dtype=float)
+        lo, hi = space.bounds()
+        z0 = np.clip(space.to_unit(x_start), lo, hi)
+        trace: list[dict[str, Any]] = []
+
+        def on_iter(logs) -> None:
+            log = logs[-1]
+            trace.append(
+                {
+                    "iteration": len(logs),
+                    "objective": float(log.objective),
+                    "values": space.from_unit(np.ravel(log.candidate)).tolist(),
+                }
+            )
+            if progress:
+                progress(len(logs), float(log.objective))
+
+        z, _ = minimize.least_squares(
+            z0,
+            objective.residual,
+            bounds=[lo, hi],
+            max_iter=max_iter,
+            xtol=1e-6,
+            verbose=minimize.Verbosity.SILENT,
+            iter_callback=on_iter,
+        )
+        z = np.ravel(z)
+        values = space.from_unit(z)
+        r = objective.residual(z[:, None])
+        jac, _ = minimize.jacobian_fd(
+            objective.residual, z[:, None], r, 1e-6, 0, [lo[:, None], hi[:, None]]
+        )
+        stderr, cond, warnings = _uncertainty(jac, r.ravel(), z, space)
+        ci = [
+            [float(v - 1.96 * s), float(v + 1.96 * s)] for v, s in zip(values, stderr, strict=True)
+        ]
+        identifiable = [
+            bool(math.isfinite(s) and s < 0.5 * max(abs(v), 0.01 * (p.upper - p.lower)))
+            for p, v, s in zip(space.parameters, values, stderr, strict=True)
+        ]
+        for name, ok in zip(space.names, identifiable, strict=True):
+            if not ok:
+                warnings.append(
+                    f"{name}: not identifiable from these data (95% interval wider than the value)"
+                )
+        at_bound = [
+            n
+            for n, zz, a, b in zip(space.names, z, lo, hi, strict=True)
+            if np.isclose(zz, a) or np.isclose(zz, b)
+        ]
+        warnings += [
+            f"{n}: fit sits at a bound; widen the bounds or fix the parameter" for n in at_bound
+        ]
+        return CalibrationResult(
+            names=space.names,
+            nominal=nominal.tolist(),
+            start=x_start.tolist(),
+            values=values.tolist(),
+            stderr=stderr.tolist(),
+            ci95=ci,
+            identifiable=identifiable,
+            condition_number=cond,
+            cost_start=objective.cost(x_start),
+            cost_final=objective.cost(values),
+            trace=trace,
+            evaluations=objective.evaluations,
+            warnings=warnings,
+            settings={
+                "horizon": horizon,
+                "stride": stride,
+                "max_iter": max_iter,
+                "windows": objective.num_windows,
+                "episodes": [e.id for e in episodes],
+            },
+        )
+    finally:
+        objective.close()
+
+
+def _uncertainty(jac: np.ndarray, r: np.ndarray, z: np.ndarray, space: ParameterSpace):
+    """Physical-unit standard errors from the optimiser-coordinate Jacobian."""
+    m, n = jac.shape
+    jtj = jac.T @ jac
+    s2 = float(r @ r) / max(m - n, 1)
+    warnings = []
+    sv = np.linalg.svd(jtj, compute_uv=False)
+    cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
+    if cond > 1e10:
+        warnings.append(
+            f"ill-conditioned fit (cond(J^T J) = {cond:.3g}): some parameters trade off"
+        )
+    cov = np.linalg.pinv(jtj, rcond=1e-12, hermitian=True) * s2
+    std_z = np.sqrt(np.clip(np.diag(cov), 0, None))
+    # directions the data do not see (eigenvalue ~ 0): their parameters have no finite error
+    eigval, eigvec = np.linalg.eigh(jtj)
+    blind = eigval <= max(eigval[-1], 1e-300) * 1e-12
+    if blind.any():
+        unseen = np.abs(eigvec[:, blind]).max(axis=1) > 0.1
+        std_z = np.where(unseen, np.inf, std_z)
+    std = []
+    for p, zz, s in zip(space.parameters, z, std_z, strict=True):
+        std.append(s * math.log(10) * 10.0**zz if p.scale == "log" else s)
+    return np.array(std), cond, warnings

@@ -1,0 +1,145 @@
+"""Windowed k-step prediction objective: many physics variants x many windows in one rollout call.
+
+Windows start from recorded states every `stride` seconds and run `horizon` seconds under the
+recorded commands. A candidate's physics values are written into its own copy of the compiled model
+(one copy per candidate in a batch, reused across iterations), so a finite-difference Jacobian of n
+parameters is one `mujoco.rollout` over (n + 1) x windows.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import mujoco
+import numpy as np
+
+from workbench.calibrate.space import ParameterSpace
+from workbench.episode import Episode
+from workbench.errors import BindingError
+from workbench.replay.forward import control_rows, full_state_rows
+from workbench.replay.rollout import BatchSimulator, initial_states, state_slices
+from workbench.replay.run import ReplaySettings, _windows_for, prepare
+from workbench.scenes.scene import Scene
+
+
+class WindowedObjective:
+    """Residuals of k-step predictions against recordings, for a batch of parameter vectors.
+
+    Residual columns: every recorded `qpos` and `qvel` column of the episodes (quaternion elements
+    of free joints included), at every sample of every window, divided by that column's standard
+    deviation over the data (so joints and units weigh alike).
+    """
+
+    def __init__(
+        self,
+        scene: Scene,
+        episodes: Sequence[Episode],
+        space: ParameterSpace,
+        *,
+        horizon: float = 0.25,
+        stride: float = 0.05,
+        threads: int | None = None,
+    ):
+        settings = ReplaySettings("windows", horizons=(horizon,), window_stride=stride)
+        eps, alignments, bounds = prepare(scene, episodes, settings)
+        if len({a.substeps for a in alignments}) != 1:
+            raise BindingError(
+                "calibration: episodes need one common sample period; resample them first"
+            )
+        self.scene, self.space = scene, space
+        self.model = scene.model
+        self.addresses = space.resolve(self.model)
+        self.substeps = alignments[0].substeps
+        self.dt = alignments[0].dt
+        qpos_rows, qvel_rows, ctrl_rows, targets = [], [], [], []
+        qs, vs = state_slices(self.model)
+        self._qpos_cols = bounds[0].qpos_index
+        self._qvel_cols = (
+            bounds[0].qvel_index if bounds[0].qvel_index is not None else np.zeros(0, int)
+        )
+        for i, (ep, al, b) in enumerate(zip(eps, alignments, bounds, strict=True)):
+            if not (
+                np.array_equal(b.qpos_index, self._qpos_cols)
+                and np.array_equal(
+                    b.qvel_index if b.qvel_index is not None else np.zeros(0, int), self._qvel_cols
+                )
+            ):
+                raise BindingError(
+                    f"calibration: episode {ep.id!r} has other state columns than the first"
+                )
+            qpos, qvel = full_state_rows(self.model, ep, b)
+            ctrl = control_rows(self.model, ep, b)
+            for w in _windows_for(ep, i, al, settings):
+                sl = slice(w.start, w.start + w.length)
+                qpos_rows.append(qpos[w.start])
+                qvel_rows.append(qvel[w.start])
+                if ctrl is not None:
+                    ctrl_rows.append(np.repeat(ctrl[sl][:-1], self.substeps, axis=0))
+                targets.append(
+                    np.concatenate(
+                        [qpos[sl][1:, self._qpos_cols], qvel[sl][1:, self._qvel_cols]], 1
+                    )
+                )
+        if not targets:
+            raise BindingError(f"calibration: no window of {horizon} s fits in the episodes")
+        self.length = int(round(horizon / self.dt)) + 1
+        self.init = initial_states(self.model, np.array(qpos_rows), np.array(qvel_rows))
+        self.ctrl = np.array(ctrl_rows) if ctrl_rows else None
+        self.targets = np.array(targets)  # (W, L-1, k)
+        scale = self.targets.reshape(-1, self.targets.shape[-1]).std(axis=0)
+        self.scale = np.where(scale > 1e-9, scale, 1.0)
+        self.num_windows = self.targets.shape[0]
+        self._sim = BatchSimulator(self.model, threads=threads)
+        self._copies: list[mujoco.MjModel] = []
+        self.evaluations = 0
+
+    def close(self) -> None:
+        self._sim.close()
+
+    def _models(self, values: np.ndarray) -> list[mujoco.MjModel]:
+        """One model per candidate (P, n) with its physics values applied in place."""
+        while len(self._copies) < values.shape[0]:
+            self._copies.append(copy.copy(self.model))
+        setconst = any(a.needs_setconst for a in self.addresses)
+        for m, row in zip(self._copies, values, strict=False):
+            for a, v in zip(self.addresses, row, strict=True):
+                a.write(m, v)
+            if setconst:
+                mujoco.mj_setConst(m, mujoco.MjData(m))
+        return self._copies[: values.shape[0]]
+
+    def predict(self, values: np.ndarray) -> np.ndarray:
+        """(P, W, L-1, k) predicted qpos/qvel columns for (P, n) physical parameter values."""
+        values = np.atleast_2d(values)
+        P, W = values.shape[0], self.num_windows
+        models = [m for m in self._models(values) for _ in range(W)]
+        init = np.tile(self.init, (P, 1))
+        ctrl = np.tile(self.ctrl, (P, 1, 1)) if self.ctrl is not None else None
+        nstep = (self.length - 1) * self.substeps
+        states, _ = self._sim.run(init, ctrl, nstep, models=models)
+        self.evaluations += P
+        qs, vs = state_slices(self.model)
+        samples = states[:, self.substeps - 1 :: self.substeps]
+        out = np.concatenate(
+            [samples[..., qs][..., self._qpos_cols], samples[..., vs][..., self._qvel_cols]], -1
+        )
+        return out.reshape(P, W, self.length - 1, -1)
+
+    def residual_values(self, values: np.ndarray) -> np.ndarray:
+        """(m, P) residuals for (P, n) physical values; diverged predictions give large residuals."""
+        pred = self.predict(values)
+        res = (pred - self.targets[None]) / self.scale
+        res = np.where(np.isfinite(res), res, 1e3)
+        return res.reshape(res.shape[0], -1).T
+
+    def residual(self, z: np.ndarray) -> np.ndarray:
+        """`mujoco.minimize` interface: (n, P) optimiser coordinates -> (m, P) residuals."""
+        z = np.asarray(z, dtype=float).reshape(len(self.space.parameters), -1)
+        values = np.stack([self.space.from_unit(col) for col in z.T])
+        return self.residual_values(values)
+
+    def cost(self, values: Sequence[float]) -> float:
+        """Mean squared normalised residual at one parameter vector."""
+        r = self.residual_values(np.asarray(values, dtype=float)[None])
+        return float(np.mean(r**2))
