@@ -4,6 +4,7 @@ Data flow: recorded files -> `load_episodes` (mapping) -> `Episode` -> `replay` 
 -> `SimTrace` -> `gap_report` -> `GapReport` (JSON, plots).
 """
 
+from workbench.calibrate import CalibrationResult, Parameter, ParameterSpace, calibrate
 from workbench.episode import Episode, Signal
 from workbench.errors import (
     BindingError,
@@ -24,6 +25,10 @@ from workbench.scenes import Binding, Scene, list_scenes, load_scene, scene_from
 __version__ = "0.1.0"
 
 __all__ = [
+    "CalibrationResult",
+    "Parameter",
+    "ParameterSpace",
+    "calibrate",
     "Binding",
     "BindingError",
     "Episode",

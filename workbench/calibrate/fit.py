@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from mujoco import minimize
 
+from workbench.calibrate.inverse_objective import InverseObjective
 from workbench.calibrate.objective import WindowedObjective
 from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
@@ -99,9 +100,11 @@ def calibrate(
     start: Sequence[float] | None = None,
     max_iter: int = 20,
     threads: int | None = None,
+    objective: str = "windows",
+    smooth_window: float = 0.2,
     progress: Callable[[int, float], None] | None = None,
 ) -> CalibrationResult:
-    """Fit `space` to the episodes' windowed k-step predictions.
+    """Fit `space` to the episodes' windowed k-step predictions (or inverse-dynamics torques).
 
     Args:
       scene: the scene; its compiled model is not modified (candidates use model copies).
@@ -110,12 +113,21 @@ def calibrate(
       horizon, stride: window length and spacing [s].
       start: physical start values (default: nominal).
       max_iter: Levenberg-Marquardt iterations.
+      objective: "windows" (k-step prediction of recorded states) or "inverse" (required vs
+        measured joint torque along the smoothed recorded motion, `smooth_window` seconds).
       progress: called with (iteration, objective) after each iteration.
     Deterministic: the same inputs give the same result.
     """
-    objective = WindowedObjective(
-        scene, episodes, space, horizon=horizon, stride=stride, threads=threads
-    )
+    if objective == "windows":
+        objective = WindowedObjective(
+            scene, episodes, space, horizon=horizon, stride=stride, threads=threads
+        )
+    elif objective == "inverse":
+        objective = InverseObjective(
+            scene, episodes, space, smooth_window=smooth_window, threads=threads
+        )
+    else:
+        raise ValueError(f"objective: expected 'windows' or 'inverse', got {objective!r}")
     try:
         nominal = space.nominal(scene.model)
         x_start = np.asarray(start if start is not None else nominal, dtype=float)

@@ -50,6 +50,10 @@ class WindowedObjective:
         self.scene, self.space = scene, space
         self.model = scene.model
         self.addresses = space.resolve(self.model)
+        if any(a is None for a in self.addresses):
+            raise BindingError(
+                "calibration: delay:/offset: measurement parameters need the 'inverse' objective"
+            )
         self.substeps = alignments[0].substeps
         self.dt = alignments[0].dt
         qpos_rows, qvel_rows, ctrl_rows, targets = [], [], [], []

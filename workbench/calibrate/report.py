@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from workbench.calibrate.fit import CalibrationResult, _atomic_write
 from workbench.episode import Episode
-from workbench.metrics.gap import GapReport, gap_report
+from workbench.metrics.gap import gap_report
+from workbench.protocols.tosses import score_tosses
 from workbench.replay import ReplaySettings, replay
 from workbench.scenes.scene import Scene
+
+_PICK = {
+    "windows": lambda k: k.startswith("h=") and k.endswith("/mae"),
+    "inverse": lambda k: k.endswith("/rmse"),
+}
 
 
 def heldout_comparison(
@@ -21,84 +28,99 @@ def heldout_comparison(
     episodes: Sequence[Episode],
     result: CalibrationResult,
     *,
+    objective: str = "windows",
     horizons: Sequence[float] = (0.1, 0.25, 0.5),
     stride: float = 0.05,
-) -> tuple[GapReport, GapReport, dict[str, dict[str, float]]]:
-    """Windows-mode gap reports with nominal and calibrated values, and per-metric improvement."""
-    settings = ReplaySettings("windows", horizons=tuple(horizons), window_stride=stride)
-    reports = []
-    for params in (None, result.as_params()):
-        traces = replay(scene, episodes, settings, params=params)
-        reports.append(
-            gap_report(
-                traces, scene=scene.name, settings={"params": params or {}}, horizons=horizons
-            )
+    smooth_window: float = 0.2,
+    nominal_params: Mapping[str, float] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Metric -> {nominal, calibrated, change_pct} on held-out episodes.
+
+    objective "windows": windowed k-step errors (mean over episodes) at `horizons`;
+    "inverse": per-joint inverse-dynamics torque RMSE and their mean over joints;
+    "tosses": the toss protocol's scores (open-loop replays of prepared tosses).
+    """
+    runs = []
+    for params in (dict(nominal_params or {}), {**(nominal_params or {}), **result.as_params()}):
+        if objective == "tosses":
+            traces = replay(scene, episodes, ReplaySettings("open_loop"), params=params)
+            scores = score_tosses(traces)
+            runs.append({k: v for k, v in scores.items() if k not in ("n", "diverged")})
+            continue
+        mode = "windows" if objective == "windows" else "inverse"
+        settings = ReplaySettings(
+            mode, horizons=tuple(horizons), window_stride=stride, smooth_window=smooth_window
         )
-    nominal, calibrated = reports
-    table = {}
-    for key, v in nominal.aggregate.items():
-        if key.startswith("h=") and key in calibrated.aggregate:
-            a, b = v["mean"], calibrated.aggregate[key]["mean"]
-            table[key] = {
-                "nominal": a,
-                "calibrated": b,
-                "change_pct": 100.0 * (b - a) / a if a else float("nan"),
-            }
-    return nominal, calibrated, table
+        rep = gap_report(
+            replay(scene, episodes, settings, params=params),
+            scene=scene.name,
+            settings={},
+            horizons=horizons,
+        )
+        values = {k: v["mean"] for k, v in rep.aggregate.items() if _PICK[mode](k)}
+        if mode == "inverse" and values:
+            values["mean_over_joints/rmse"] = float(np.mean(list(values.values())))
+        runs.append(values)
+    nominal, calibrated = runs
+    return {
+        k: {
+            "nominal": a,
+            "calibrated": calibrated[k],
+            "change_pct": 100.0 * (calibrated[k] - a) / a if a else float("nan"),
+        }
+        for k, a in nominal.items()
+        if k in calibrated
+    }
 
 
 def write_report(
     folder: str | Path,
     result: CalibrationResult,
     table: dict[str, dict[str, float]],
-    nominal: GapReport,
-    calibrated: GapReport,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """report.json plus plots: error vs horizon (both), parameter table with intervals, optimizer trace."""
+    """report.json plus plots: held-out metrics (both), parameter table with intervals, trace."""
     folder = Path(folder)
     plots = folder / "plots"
     plots.mkdir(parents=True, exist_ok=True)
-    _atomic_write(
-        folder / "report.json",
-        json.dumps(
-            {
-                "heldout": table,
-                "nominal": nominal.aggregate,
-                "calibrated": calibrated.aggregate,
-                "episodes": [e["id"] for e in nominal.episodes],
-            },
-            indent=1,
-        ),
+    _atomic_write(folder / "report.json", json.dumps({"heldout": table, **(extra or {})}, indent=1))
+    keys = list(table)[:24]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(keys) + 1.2))
+    y = np.arange(len(keys))
+    ax.barh(
+        y + 0.2, [table[k]["nominal"] for k in keys], height=0.4, label="nominal", color="tab:gray"
     )
-    # error vs horizon, nominal vs calibrated
-    series: dict[str, list[tuple[float, float, float]]] = {}
-    for key, row in table.items():
-        if key.endswith("/mae"):
-            h, rest = key.split("/", 1)
-            series.setdefault(rest, []).append((float(h[2:-1]), row["nominal"], row["calibrated"]))
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for rest, rows in list(series.items())[:8]:
-        rows.sort()
-        h, a, b = np.array(rows).T
-        (line,) = ax.plot(h, a, "o--", alpha=0.6, label=f"{rest} nominal")
-        ax.plot(h, b, "o-", color=line.get_color(), label=f"{rest} calibrated")
-    ax.set_xlabel("horizon [s]")
-    ax.set_ylabel("mean |error| on held-out episodes")
-    ax.legend(fontsize=6)
+    ax.barh(
+        y - 0.2,
+        [table[k]["calibrated"] for k in keys],
+        height=0.4,
+        label="calibrated",
+        color="tab:blue",
+    )
+    ax.set_yticks(y, keys, fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xlabel("held-out error (lower is better)")
+    ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(plots / "heldout_error_vs_horizon.png", dpi=90)
+    fig.savefig(plots / "heldout_nominal_vs_calibrated.png", dpi=90)
     plt.close(fig)
-    # parameter table with 95% intervals, relative to nominal
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(result.names) + 1.2))
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(result.names) + 1.2))
     y = np.arange(len(result.names))
     nom = np.array(result.nominal)
     ref = np.where(np.abs(nom) > 1e-12, np.abs(nom), 1.0)
-    val = np.array(result.values) / ref
     err = 1.96 * np.array(result.stderr) / ref
-    ax.errorbar(val, y, xerr=err, fmt="o", capsize=3, label="calibrated (95% CI)")
+    ax.errorbar(
+        np.array(result.values) / ref,
+        y,
+        xerr=np.where(np.isfinite(err), err, 0),
+        fmt="o",
+        capsize=3,
+        label="calibrated (95% interval)",
+    )
     ax.plot(nom / ref, y, "k|", markersize=12, label="nominal")
-    ax.set_yticks(y, result.names, fontsize=7)
-    ax.set_xlabel("value / |nominal|")
+    ax.set_yticks(y, result.names, fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xlabel("value / |nominal| (nominal 0: absolute value)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(plots / "parameters.png", dpi=90)
@@ -107,8 +129,8 @@ def write_report(
     ax.semilogy(
         [t["iteration"] for t in result.trace], [t["objective"] for t in result.trace], "o-"
     )
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("objective (0.5 |r|^2)")
+    ax.set_xlabel("iteration / generation")
+    ax.set_ylabel("training objective")
     fig.tight_layout()
     fig.savefig(plots / "optimizer_trace.png", dpi=90)
     plt.close(fig)
@@ -116,24 +138,22 @@ def write_report(
 
 
 def format_calibration(result: CalibrationResult, table: dict[str, dict[str, float]]) -> str:
-    lines = [f"{'parameter':<34} {'nominal':>11} {'calibrated':>11} {'95% CI':>25}"]
+    """Parameter table with intervals, warnings, and the held-out comparison."""
+    lines = [f"{'parameter':<34} {'nominal':>11} {'calibrated':>11} {'95% interval':>25}"]
     for n, a, b, ci, ok in zip(
         result.names, result.nominal, result.values, result.ci95, result.identifiable, strict=True
     ):
-        lines.append(
-            f"{n:<34} {a:>11.5g} {b:>11.5g}   [{ci[0]:>10.4g}, {ci[1]:>10.4g}]{'' if ok else '  (?)'}"
-        )
+        flag = "" if ok else "  (?)"
+        lines.append(f"{n:<34} {a:>11.5g} {b:>11.5g}   [{ci[0]:>10.4g}, {ci[1]:>10.4g}]{flag}")
     lines.append(
-        f"training cost {result.cost_start:.5g} -> {result.cost_final:.5g} "
-        f"({result.evaluations} candidate rollouts over {result.settings['windows']} windows)"
+        f"training objective {result.cost_start:.5g} -> {result.cost_final:.5g} "
+        f"({result.evaluations} candidate evaluations)"
     )
     lines += [f"WARNING: {w}" for w in result.warnings]
-    lines.append(
-        f"\n{'held-out metric (mean)':<44} {'nominal':>10} {'calibrated':>11} {'change':>8}"
-    )
+    lines.append(f"\n{'held-out metric':<46} {'nominal':>10} {'calibrated':>11} {'change':>8}")
     for key, row in table.items():
-        if key.endswith("/mae"):
-            lines.append(
-                f"{key:<44} {row['nominal']:>10.5g} {row['calibrated']:>11.5g} {row['change_pct']:>7.1f}%"
-            )
+        lines.append(
+            f"{key:<46} {row['nominal']:>10.5g} {row['calibrated']:>11.5g} "
+            f"{row['change_pct']:>7.1f}%"
+        )
     return "\n".join(lines)

@@ -21,6 +21,7 @@ import tomllib
 
 from workbench.errors import ParameterError
 from workbench.physics.addresses import ParameterAddress, resolve
+from workbench.physics.signal_params import check_signal_param, is_signal_param
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,15 +77,27 @@ class ParameterSpace:
     def names(self) -> list[str]:
         return [p.name for p in self.parameters]
 
-    def resolve(self, model: mujoco.MjModel) -> list[ParameterAddress]:
-        """Addresses in `model`; a wrong name raises ParameterError listing valid names."""
-        return [resolve(model, p.name) for p in self.parameters]
+    def resolve(self, model: mujoco.MjModel) -> list[ParameterAddress | None]:
+        """Addresses in `model` (None for measurement parameters `delay:`/`offset:`); a wrong
+        name raises ParameterError listing valid names."""
+        out: list[ParameterAddress | None] = []
+        for p in self.parameters:
+            if is_signal_param(p.name):
+                check_signal_param(p.name)
+                out.append(None)
+            else:
+                out.append(resolve(model, p.name))
+        return out
 
     def nominal(self, model: mujoco.MjModel) -> np.ndarray:
-        """(n,) nominal physical values: given ones, else the model's (first element)."""
+        """(n,) nominal physical values: given ones, else the model's (first element; 0 for
+        measurement parameters)."""
         values = []
         for p, a in zip(self.parameters, self.resolve(model), strict=True):
-            values.append(p.nominal if p.nominal is not None else float(a.read(model)[0]))
+            if p.nominal is not None:
+                values.append(p.nominal)
+            else:
+                values.append(0.0 if a is None else float(a.read(model)[0]))
         return np.array(values)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import weakref
 from collections.abc import Iterator, Mapping
 
 import mujoco
@@ -142,6 +143,17 @@ def resolve(model: mujoco.MjModel, name: str) -> ParameterAddress:
     return ParameterAddress(name, field, tuple(idx))
 
 
+_SCRATCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _scratch_data(model: mujoco.MjModel) -> mujoco.MjData:
+    """A reusable MjData per model for mj_setConst (allocating one costs more than the call)."""
+    data = _SCRATCH.get(model)
+    if data is None:
+        data = _SCRATCH[model] = mujoco.MjData(model)
+    return data
+
+
 def set_values(model: mujoco.MjModel, values: Mapping[str, float]) -> dict[str, np.ndarray]:
     """Write values by name in place; returns the previous values (for restoring).
 
@@ -155,7 +167,7 @@ def set_values(model: mujoco.MjModel, values: Mapping[str, float]) -> dict[str, 
             raise ParameterError(f"parameter {a.name!r}: expected a finite value, got {value}")
         a.write(model, value)
     if any(a.needs_setconst for a in addrs):
-        mujoco.mj_setConst(model, mujoco.MjData(model))
+        mujoco.mj_setConst(model, _scratch_data(model))
     return previous
 
 

@@ -46,6 +46,37 @@ def motion_derivatives(
     return qpos, qvel, qacc
 
 
+def recorded_motion(
+    model: mujoco.MjModel,
+    qpos: np.ndarray,
+    qvel: np.ndarray,
+    dt: float,
+    smooth_window: float,
+    *,
+    qvel_recorded: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Smoothed (qpos, qvel, qacc) of full-state rows, choosing the derivative source.
+
+    With smoothing and only hinge/slide joints, velocities and accelerations come from the
+    positions (consistent kinematics; recorded velocities are often filtered with lag). Without
+    smoothing, or with free/ball joints, they come from the recorded velocities when present.
+    """
+    scalar = [
+        model.jnt_qposadr[j]
+        for j in range(model.njnt)
+        if model.jnt_type[j] in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    ]
+    use_qvel = qvel_recorded and (smooth_window == 0 or len(scalar) < model.njnt)
+    return motion_derivatives(
+        qpos,
+        qvel,
+        dt,
+        smooth_window=smooth_window,
+        qvel_recorded=use_qvel,
+        scalar_qpos=np.array(scalar, dtype=int),
+    )
+
+
 def inverse_forces(
     model: mujoco.MjModel,
     qpos: np.ndarray,

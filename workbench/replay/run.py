@@ -12,9 +12,10 @@ import numpy as np
 from workbench.episode import Episode
 from workbench.errors import BindingError
 from workbench.physics import values_applied
+from workbench.physics.signal_params import apply_signal_params, split_params
 from workbench.replay.binding import BoundEpisode, bind_episode
 from workbench.replay.forward import Window, control_rows, full_state_rows, simulate_windows
-from workbench.replay.inverse import inverse_forces, motion_derivatives
+from workbench.replay.inverse import inverse_forces, recorded_motion
 from workbench.replay.rollout import BatchSimulator
 from workbench.replay.timeline import Alignment, align
 from workbench.replay.trace import MODES, SimTrace
@@ -39,7 +40,7 @@ class ReplaySettings:
     mode: str = "open_loop"
     horizons: tuple[float, ...] = (0.1, 0.25, 0.5)
     window_stride: float = 0.05
-    smooth_window: float = 0.1
+    smooth_window: float = 0.2
     threads: int | None = None
     budget: int = 20_000_000
 
@@ -143,25 +144,11 @@ def _forward(
 
 def _inverse_rows(model, ep: Episode, al: Alignment, b: BoundEpisode, settings: ReplaySettings):
     qpos, qvel = full_state_rows(model, ep, b)
-    smooth = settings.smooth_window
-    scalar = [
-        model.jnt_qposadr[j]
-        for j in range(model.njnt)
-        if model.jnt_type[j] in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
-    ]
-    # smoothed velocities come from the positions when every joint is scalar (consistent
-    # kinematics; recorded velocities are often filtered with lag); raw ones from qvel
-    use_qvel = b.qvel_index is not None and (smooth == 0 or len(scalar) < model.njnt)
-    qpos, qvel, qacc = motion_derivatives(
-        qpos,
-        qvel,
-        al.dt,
-        smooth_window=smooth,
-        qvel_recorded=use_qvel,
-        scalar_qpos=np.array(scalar, dtype=int),
+    qpos, qvel, qacc = recorded_motion(
+        model, qpos, qvel, al.dt, settings.smooth_window, qvel_recorded=b.qvel_index is not None
     )
-    forces = inverse_forces(model, qpos, qvel, qacc, discrete=smooth == 0 and al.substeps == 1)
-    return qpos, qvel, forces
+    discrete = settings.smooth_window == 0 and al.substeps == 1
+    return qpos, qvel, inverse_forces(model, qpos, qvel, qacc, discrete=discrete)
 
 
 def replay(
@@ -178,14 +165,17 @@ def replay(
       scene: the scene (its compiled model is modified in place while `params` apply, then restored).
       episodes: recorded episodes whose signals bind to the scene.
       settings: mode and mode options.
-      params: physics values by MuJoCo name (e.g. {"geom_friction[cube][0]": 0.2}).
+      params: physics values by MuJoCo name (e.g. {"geom_friction[cube][0]": 0.2}), and
+        measurement parameters `delay:<signal>` / `offset:<signal>[<column>]` applied to the
+        recorded episodes (see `workbench.physics.signal_params`).
       progress: called with (windows done, windows total) during forward replays.
     Returns:
       One SimTrace per episode, in order.
     """
     settings = settings or ReplaySettings()
+    params, signal_params = split_params(dict(params or {}))
+    episodes = [apply_signal_params(ep, signal_params) for ep in episodes]
     episodes, alignments, bounds = prepare(scene, episodes, settings)
-    params = dict(params or {})
     mode = settings.mode
     if mode in ("open_loop", "windows"):
         with values_applied(scene.model, params):
