@@ -15,7 +15,7 @@ from mujoco import minimize
 
 from workbench.calibrate.inverse_objective import InverseObjective
 from workbench.calibrate.objective import WindowedObjective
-from workbench.calibrate.space import ParameterSpace
+from workbench.calibrate.space import ParameterSpace, identifiable_flags
 from workbench.episode import Episode
 from workbench.scenes.scene import Scene
 
@@ -166,10 +166,7 @@ def calibrate(
         ci = [
             [float(v - 1.96 * s), float(v + 1.96 * s)] for v, s in zip(values, stderr, strict=True)
         ]
-        identifiable = [
-            bool(math.isfinite(s) and s < 0.5 * max(abs(v), 0.01 * (p.upper - p.lower)))
-            for p, v, s in zip(space.parameters, values, stderr, strict=True)
-        ]
+        identifiable = identifiable_flags(space, values, stderr)
         for name, ok in zip(space.names, identifiable, strict=True):
             if not ok:
                 warnings.append(

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import mujoco
 import numpy as np
 
+from workbench.calibrate.objective import Objective
 from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
 from workbench.physics.signal_params import apply_signal_params
@@ -23,7 +24,7 @@ from workbench.replay.run import ReplaySettings, prepare
 from workbench.scenes.scene import Scene
 
 
-class InverseObjective:
+class InverseObjective(Objective):
     """Residuals (qfrc_inverse - measured) / std(measured), per torque column and sample.
 
     Measurement parameters in the space (`delay:qfrc_actuator`, `offset:qfrc_actuator[<joint>]`)
@@ -121,11 +122,3 @@ class InverseObjective:
             res = (pred[p] - targets) / self.scale
             out.append(np.where(np.isfinite(res), res, 1e3).ravel())
         return np.stack(out, axis=1)
-
-    def residual(self, z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=float).reshape(len(self.space.parameters), -1)
-        return self.residual_values(np.stack([self.space.from_unit(col) for col in z.T]))
-
-    def cost(self, values: Sequence[float]) -> float:
-        r = self.residual_values(np.asarray(values, dtype=float)[None])
-        return float(np.mean(r**2))

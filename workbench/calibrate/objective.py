@@ -23,7 +23,27 @@ from workbench.replay.run import ReplaySettings, _windows_for, prepare
 from workbench.scenes.scene import Scene
 
 
-class WindowedObjective:
+class Objective:
+    """What every calibration objective shares: `residual_values` over (P, n) physical values is
+    the subclass's; optimiser coordinates and the scalar cost are derived from it."""
+
+    space: ParameterSpace
+
+    def residual_values(self, values: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def residual(self, z: np.ndarray) -> np.ndarray:
+        """`mujoco.minimize` interface: (n, P) optimiser coordinates -> (m, P) residuals."""
+        z = np.asarray(z, dtype=float).reshape(len(self.space.parameters), -1)
+        return self.residual_values(np.stack([self.space.from_unit(col) for col in z.T]))
+
+    def cost(self, values: Sequence[float]) -> float:
+        """Mean squared normalised residual at one parameter vector."""
+        r = self.residual_values(np.asarray(values, dtype=float)[None])
+        return float(np.mean(r**2))
+
+
+class WindowedObjective(Objective):
     """Residuals of k-step predictions against recordings, for a batch of parameter vectors.
 
     Residual columns: every recorded `qpos` and `qvel` column of the episodes (quaternion elements
@@ -136,14 +156,3 @@ class WindowedObjective:
         res = (pred - self.targets[None]) / self.scale
         res = np.where(np.isfinite(res), res, 1e3)
         return res.reshape(res.shape[0], -1).T
-
-    def residual(self, z: np.ndarray) -> np.ndarray:
-        """`mujoco.minimize` interface: (n, P) optimiser coordinates -> (m, P) residuals."""
-        z = np.asarray(z, dtype=float).reshape(len(self.space.parameters), -1)
-        values = np.stack([self.space.from_unit(col) for col in z.T])
-        return self.residual_values(values)
-
-    def cost(self, values: Sequence[float]) -> float:
-        """Mean squared normalised residual at one parameter vector."""
-        r = self.residual_values(np.asarray(values, dtype=float)[None])
-        return float(np.mean(r**2))

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from workbench.calibrate.fit import CalibrationResult
-from workbench.calibrate.space import ParameterSpace
+from workbench.calibrate.space import ParameterSpace, identifiable_flags
 from workbench.episode import Episode
 from workbench.errors import ParameterError
 from workbench.replay import ReplaySettings, SimTrace, replay
@@ -101,10 +101,7 @@ def calibrate_cma(
     sd_u = es.sigma * np.sqrt(np.diag(es.C))
     up, down = from_u(best_u + sd_u), from_u(best_u - sd_u)
     stderr = np.abs(up - down) / 2
-    identifiable = [
-        bool(s < 0.5 * max(abs(v), 0.01 * (p.upper - p.lower)))
-        for p, v, s in zip(space.parameters, values, stderr, strict=True)
-    ]
+    identifiable = identifiable_flags(space, values, stderr)
     warnings = [
         f"{n}: the objective hardly depends on it (search spread wider than the value)"
         for n, ok in zip(space.names, identifiable, strict=True)

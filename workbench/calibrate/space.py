@@ -155,3 +155,12 @@ class ParameterSpace:
             return cls.from_dict(tomllib.loads(path.read_text()))
         except tomllib.TOMLDecodeError as exc:
             raise ParameterError(f"{path}: invalid TOML: {exc}") from exc
+
+
+def identifiable_flags(space: ParameterSpace, values, stderr) -> list[bool]:
+    """A parameter counts as identified when its standard error is under half its value (or under
+    half of 1 % of its range, for values near zero) and finite."""
+    return [
+        bool(np.isfinite(s) and s < 0.5 * max(abs(v), 0.01 * (p.upper - p.lower)))
+        for p, v, s in zip(space.parameters, values, stderr, strict=True)
+    ]
