@@ -32,6 +32,18 @@ _PREFIX_OBJ = {
 }
 _NAME_RE = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_.]*)(?P<rest>(\[[^\]]*\])*)$")
 # fields whose change needs mj_setConst (derived masses, inertias, invweights)
+_NON_NEGATIVE = {
+    "body_mass",
+    "body_inertia",
+    "dof_armature",
+    "dof_damping",
+    "dof_frictionloss",
+    "geom_friction",
+    "pair_friction",
+    "jnt_stiffness",
+    "geom_size",
+    "opt.timestep",
+}
 _SETCONST_PREFIXES = ("body_", "dof_armature", "jnt_", "geom_size", "geom_pos", "opt.gravity")
 
 
@@ -165,7 +177,22 @@ def set_values(model: mujoco.MjModel, values: Mapping[str, float]) -> dict[str, 
         value = np.asarray(values[a.name], dtype=np.float64)
         if not np.all(np.isfinite(value)):
             raise ParameterError(f"parameter {a.name!r}: expected a finite value, got {value}")
-        a.write(model, value)
+        if a.field in _NON_NEGATIVE and np.any(value < 0):
+            raise ParameterError(f"parameter {a.name!r}: expected >= 0, got {value}")
+    for a in addrs:
+        a.write(model, np.asarray(values[a.name], dtype=np.float64))
+    if any(a.field == "body_inertia" for a in addrs):
+        inertia = model.body_inertia
+        s = np.sort(inertia, axis=1)
+        bad = np.flatnonzero(s[:, 0] + s[:, 1] < s[:, 2] * (1 - 1e-9))
+        if bad.size:
+            attempted = inertia[bad[0]].tolist()
+            for a in addrs:  # leave the model as it was
+                a.write(model, previous[a.name])
+            raise ParameterError(
+                f"body_inertia of body {bad[0]}: principal moments {attempted} violate the "
+                "triangle inequality (I1 + I2 >= I3): not a physical body"
+            )
     if any(a.needs_setconst for a in addrs):
         mujoco.mj_setConst(model, _scratch_data(model))
     return previous
