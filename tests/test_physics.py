@@ -96,3 +96,11 @@ def test_values_file_formats(tmp_path):
     bad.write_text('"body_mass[cube]" = "heavy"\n')
     with pytest.raises(ParameterError, match="expected a number"):
         load_values(bad)
+
+
+def test_integer_fields_take_integers_only(cube):
+    with values_applied(cube.model, {"opt.noslip_iterations": 5, "pair_dim[cube_table]": 4}):
+        assert cube.model.opt.noslip_iterations == 5 and cube.model.pair_dim[0] == 4
+    assert cube.model.opt.noslip_iterations == 0 and cube.model.pair_dim[0] == 3
+    with pytest.raises(ParameterError, match="expected an integer"):
+        set_values(cube.model, {"pair_dim[cube_table]": 4.5})

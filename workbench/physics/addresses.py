@@ -70,8 +70,15 @@ class ParameterAddress:
 
     def write(self, model: mujoco.MjModel, values: np.ndarray | float) -> None:
         arr = self.array(model)
+        values = np.asarray(values, dtype=np.float64)
+        integer = (arr is None and isinstance(getattr(model.opt, self.field[4:]), int)) or (
+            arr is not None and arr.dtype.kind in "iu"
+        )
+        if integer and np.any(values != np.round(values)):
+            raise ParameterError(f"parameter {self.name!r}: expected an integer, got {values}")
         if arr is None:
-            setattr(model.opt, self.field[4:], float(np.reshape(values, -1)[0]))
+            value = values.reshape(-1)[0]
+            setattr(model.opt, self.field[4:], int(value) if integer else float(value))
             return
         flat = arr.reshape(-1)  # a view: MjModel arrays are contiguous
         flat[list(self.index)] = values
