@@ -71,17 +71,31 @@ class ParameterAddress:
     def write(self, model: mujoco.MjModel, values: np.ndarray | float) -> None:
         arr = self.array(model)
         values = np.asarray(values, dtype=np.float64)
-        integer = (arr is None and isinstance(getattr(model.opt, self.field[4:]), int)) or (
-            arr is not None and arr.dtype.kind in "iu"
-        )
-        if integer and np.any(values != np.round(values)):
-            raise ParameterError(f"parameter {self.name!r}: expected an integer, got {values}")
+        integer = self.is_integer(model)
         if arr is None:
             value = values.reshape(-1)[0]
             setattr(model.opt, self.field[4:], int(value) if integer else float(value))
             return
         flat = arr.reshape(-1)  # a view: MjModel arrays are contiguous
         flat[list(self.index)] = values
+
+    def is_integer(self, model: mujoco.MjModel) -> bool:
+        arr = self.array(model)
+        if arr is None:
+            return isinstance(getattr(model.opt, self.field[4:]), int)
+        return arr.dtype.kind in "iu"
+
+    def validate(self, model: mujoco.MjModel, values) -> np.ndarray:
+        """Values as float array; raises ParameterError for NaN/Inf, negative values of fields
+        that must not be negative, and non-integers for integer fields."""
+        value = np.asarray(values, dtype=np.float64)
+        if not np.all(np.isfinite(value)):
+            raise ParameterError(f"parameter {self.name!r}: expected a finite value, got {value}")
+        if self.field in _NON_NEGATIVE and np.any(value < 0):
+            raise ParameterError(f"parameter {self.name!r}: expected >= 0, got {value}")
+        if self.is_integer(model) and np.any(value != np.round(value)):
+            raise ParameterError(f"parameter {self.name!r}: expected an integer, got {value}")
+        return value
 
     @property
     def needs_setconst(self) -> bool:
@@ -180,14 +194,9 @@ def set_values(model: mujoco.MjModel, values: Mapping[str, float]) -> dict[str, 
     """
     addrs = [resolve(model, n) for n in values]
     previous = {a.name: a.read(model) for a in addrs}
-    for a in addrs:
-        value = np.asarray(values[a.name], dtype=np.float64)
-        if not np.all(np.isfinite(value)):
-            raise ParameterError(f"parameter {a.name!r}: expected a finite value, got {value}")
-        if a.field in _NON_NEGATIVE and np.any(value < 0):
-            raise ParameterError(f"parameter {a.name!r}: expected >= 0, got {value}")
-    for a in addrs:
-        a.write(model, np.asarray(values[a.name], dtype=np.float64))
+    checked = [a.validate(model, values[a.name]) for a in addrs]  # all checks before any write
+    for a, value in zip(addrs, checked, strict=True):
+        a.write(model, value)
     if any(a.field == "body_inertia" for a in addrs):
         inertia = model.body_inertia
         s = np.sort(inertia, axis=1)
