@@ -120,3 +120,32 @@ def test_result_files_feed_gap_params_and_distribution(tmp_path):
     assert set(dist) == set(TRUE) and all(d["std"] > 0 for d in dist.values())
     saved = json.loads(paths["calibration"].read_text())
     assert saved["values"] == result.values
+
+
+def test_dropo_spread_recovers_the_variability_of_a_randomized_parameter(tmp_path):
+    scene = arm_scene()
+    rng = np.random.default_rng(0)
+    episodes = []
+    for i in range(8):  # every episode with its own j1 damping: mean 0.1, standard deviation 0.03
+        model = copy.copy(scene.model)
+        set_values(model, {"dof_damping[j1]": 0.1 + 0.03 * rng.standard_normal()})
+        episodes.append(
+            record(
+                model,
+                rng.uniform(-0.6, 0.6, 2),
+                np.zeros(2),
+                smooth_controls(rng, 200, 2),
+                1,
+                eid=f"r{i}",
+            )
+        )
+    space = ParameterSpace(
+        (Parameter("dof_damping[j1]", 0.001, 1.0), Parameter("dof_damping[j2]", 0.001, 1.0))
+    )
+    result = calibrate(scene, episodes, space, horizon=0.2, stride=0.1, spread_samples=12)
+    assert abs(result.values[0] - 0.1) < 0.015 and abs(result.values[1] - 0.03) < 0.003
+    assert 0.015 < result.spread[0] < 0.06, result.spread  # the randomized parameter spreads
+    assert result.spread[1] < 0.2 * result.spread[0]  # the fixed one does not
+    dist = result.distribution(space)
+    assert dist["dof_damping[j1]"]["std"] == result.spread[0]
+    assert "dropo" in result.spread_method

@@ -179,6 +179,13 @@ def _add_calibrate(sub) -> None:
     p.add_argument(
         "--horizons", type=_floats, default=(0.1, 0.25, 0.5), help="held-out horizons [s]"
     )
+    p.add_argument(
+        "--spread",
+        type=int,
+        default=0,
+        metavar="SAMPLES",
+        help="windows: also fit a DROPO-style parameter spread with this many samples",
+    )
     p.add_argument("--threads", type=int)
 
 
@@ -269,6 +276,7 @@ def cmd_calibrate(args) -> int:
                 horizon=args.horizon,
                 stride=args.stride,
                 smooth_window=args.smooth,
+                spread_samples=args.spread,
                 max_iter=args.max_iter,
                 threads=args.threads,
                 progress=progress,

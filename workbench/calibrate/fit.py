@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from mujoco import minimize
 
+from workbench.calibrate.distribution import fit_spread
 from workbench.calibrate.inverse_objective import InverseObjective
 from workbench.calibrate.objective import WindowedObjective
 from workbench.calibrate.space import ParameterSpace, identifiable_flags
@@ -42,14 +43,18 @@ class CalibrationResult:
     evaluations: int
     warnings: list[str]
     settings: dict[str, Any]
+    spread: list[float] | None = None
+    spread_method: str = "laplace"
 
     def as_params(self) -> dict[str, float]:
         return dict(zip(self.names, self.values, strict=True))
 
     def distribution(self, space: ParameterSpace) -> dict[str, dict[str, Any]]:
-        """Truncated-normal distribution per parameter (mean = fit, std = stderr), within bounds."""
+        """Truncated-normal distribution per parameter within bounds: mean = fit, std = the fitted
+        DROPO-style spread when there is one, else the standard error (Laplace approximation)."""
         out = {}
-        for p, v, s in zip(space.parameters, self.values, self.stderr, strict=True):
+        spread = self.spread if self.spread is not None else self.stderr
+        for p, v, s in zip(space.parameters, self.values, spread, strict=True):
             std = s if math.isfinite(s) else (p.upper - p.lower) / 4
             out[p.name] = {
                 "distribution": "truncated_normal",
@@ -71,7 +76,7 @@ class CalibrationResult:
         }
         _atomic_write(paths["params"], json.dumps({"values": self.as_params()}, indent=1))
         lines = [
-            "# Parameter distribution from calibration (Laplace approximation around the fit).",
+            f"# Parameter distribution from calibration (spread: {self.spread_method}).",
             "# Usable as a randomization spec: one table per parameter.",
         ]
         for name, d in self.distribution(space).items():
@@ -102,6 +107,7 @@ def calibrate(
     threads: int | None = None,
     objective: str = "windows",
     smooth_window: float = 0.2,
+    spread_samples: int = 0,
     progress: Callable[[int, float], None] | None = None,
 ) -> CalibrationResult:
     """Fit `space` to the episodes' windowed k-step predictions (or inverse-dynamics torques).
@@ -115,6 +121,8 @@ def calibrate(
       max_iter: Levenberg-Marquardt iterations.
       objective: "windows" (k-step prediction of recorded states) or "inverse" (required vs
         measured joint torque along the smoothed recorded motion, `smooth_window` seconds).
+      spread_samples: windows objective only: > 0 also fits a DROPO-style spread per parameter
+        (see `workbench.calibrate.distribution`) with this many parameter samples.
       progress: called with (iteration, objective) after each iteration.
     Deterministic: the same inputs give the same result.
     """
@@ -180,7 +188,23 @@ def calibrate(
         warnings += [
             f"{n}: fit sits at a bound; widen the bounds or fix the parameter" for n in at_bound
         ]
+        spread, spread_method = None, "laplace (standard error)"
+        if spread_samples > 0:
+            if not isinstance(objective, WindowedObjective):
+                raise ValueError(
+                    "spread_samples: the DROPO-style spread needs the windows objective"
+                )
+            fit = fit_spread(objective, values, samples=spread_samples)
+            spread, spread_method = (
+                fit.std,
+                (
+                    f"dropo (max. likelihood of k-step outcomes, {spread_samples} samples, "
+                    f"log-lik {fit.log_likelihood_no_spread:.4g} -> {fit.log_likelihood:.4g})"
+                ),
+            )
         return CalibrationResult(
+            spread=spread,
+            spread_method=spread_method,
             names=space.names,
             nominal=nominal.tolist(),
             start=x_start.tolist(),
@@ -195,6 +219,8 @@ def calibrate(
             evaluations=objective.evaluations,
             warnings=warnings,
             settings={
+                "objective": type(objective).__name__,
+                "smooth_window": smooth_window,
                 "horizon": horizon,
                 "stride": stride,
                 "max_iter": max_iter,
