@@ -132,3 +132,41 @@ def test_console_module_runs(module):
         [sys.executable, "-m", module, "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "gap" in result.stdout
+
+
+def test_make_scene_builds_the_pendulum_from_another_parameter_file(tmp_path, capsys):
+    import yaml
+
+    from workbench import load_scene
+
+    src = (
+        assets_root()
+        / "data/double_pendulum/identified_parameters/design_C.1/model_1.0/model_parameters.yml"
+    )
+    params = yaml.safe_load(src.read_text())
+    params.update(cf1=0.0, cf2=0.05, m2=0.7)
+    other = tmp_path / "other.yml"
+    other.write_text(yaml.safe_dump(params))
+    out = tmp_path / "dp_other"
+    assert (
+        main(["make-scene", "double_pendulum", "--parameters", str(other), "--out", str(out)]) == 0
+    )
+    scene = load_scene(out)
+    assert scene.model.dof_frictionloss.tolist() == [0.0, 0.05]
+    assert scene.model.body_mass[2] == 0.7
+    bad = tmp_path / "bad.yml"
+    bad.write_text("m1: 1.0\n")
+    assert (
+        main(
+            [
+                "make-scene",
+                "double_pendulum",
+                "--parameters",
+                str(bad),
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 2
+    )
+    assert "missing" in capsys.readouterr().err

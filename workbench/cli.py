@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -306,19 +307,70 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_make_scene(args) -> int:
+    """A scene folder from a bundled builder scene and another parameter file."""
+    import shutil
+
+    import tomllib
+
+    from workbench.scenes import load_scene, load_scene_folder
+    from workbench.scenes.scene import SceneError
+
+    template = load_scene(args.template)
+    doc = tomllib.loads((template.folder / "scene.toml").read_text())
+    if "builder" not in doc:
+        raise SceneError(
+            f"make-scene: scene {args.template!r} has no builder; copy its folder instead"
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    params = Path(args.parameters)
+    if not params.is_file():
+        raise SceneError(
+            f"make-scene: --parameters: expected an existing file, got {str(params)!r}"
+        )
+    shutil.copy(params, out / params.name)
+    key = next(iter(doc.get("builder_args", {})), "parameters")
+    lines = [
+        f'name = "{out.name}"',
+        f'description = "{template.name} built from {params.name}"',
+        f'builder = "{doc["builder"]}"',
+    ]
+    if "dataset_mapping" in doc:
+        mapping = (template.folder / doc["dataset_mapping"]).resolve()
+        lines.append(f'dataset_mapping = "{mapping.as_posix()}"')
+    lines += ["", "[builder_args]", f'{key} = "{params.name}"', "", "[binding]"]
+    for name, value in doc["binding"].items():
+        lines.append(f"{name} = {json.dumps(value)}")
+    (out / "scene.toml").write_text("\n".join(lines) + "\n")
+    scene = load_scene_folder(out)
+    print(f"wrote {out / 'scene.toml'}: nq={scene.model.nq} nu={scene.model.nu}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_gap(sub)
     _add_calibrate(sub)
     sub.add_parser("scenes", help="list the bundled scenes")
+    make = sub.add_parser(
+        "make-scene", help="a scene folder from a builder scene and another parameter file"
+    )
+    make.add_argument("template", help="bundled builder scene, e.g. double_pendulum")
+    make.add_argument("--parameters", required=True, help="parameter file for the builder")
+    make.add_argument("--out", required=True, help="new scene folder")
     demo = sub.add_parser("demo", help="gap reports on the bundled real data")
     demo.add_argument("--out", default="demo_out")
     args = parser.parse_args(argv)
     try:
-        return {"gap": cmd_gap, "calibrate": cmd_calibrate, "scenes": cmd_scenes, "demo": cmd_demo}[
-            args.command
-        ](args)
+        return {
+            "gap": cmd_gap,
+            "calibrate": cmd_calibrate,
+            "scenes": cmd_scenes,
+            "make-scene": cmd_make_scene,
+            "demo": cmd_demo,
+        }[args.command](args)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
