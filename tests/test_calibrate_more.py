@@ -162,7 +162,9 @@ def test_calibrate_command_writes_params_usable_by_gap(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert "h=0.1s/qpos/elbow/mae" in report["heldout"]
     assert sorted(p.name for p in (out / "plots").glob("*.png")) == [
+        "heldout_error_over_time_qpos.png",
         "heldout_nominal_vs_calibrated.png",
+        "heldout_overlay_sysid_20230629-143339_qpos.png",
         "optimizer_trace.png",
         "parameters.png",
     ]

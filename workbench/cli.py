@@ -285,7 +285,7 @@ def cmd_calibrate(args) -> int:
     finally:
         bar.close()
     paths = result.save(args.out, space)
-    table = heldout_comparison(
+    heldout = heldout_comparison(
         scene,
         test,
         result,
@@ -296,10 +296,10 @@ def cmd_calibrate(args) -> int:
     write_report(
         args.out,
         result,
-        table,
+        heldout,
         {"train": [e.id for e in train], "test": [e.id for e in test], "objective": args.objective},
     )
-    print(format_calibration(result, table))
+    print(format_calibration(result, heldout.table))
     print(
         f"wrote {paths['params']} (use with: workbench gap ... --params), {paths['distribution']}, "
         f"{Path(args.out) / 'report.json'}, plots/"

@@ -121,3 +121,85 @@ def horizon_curve(report: GapReport, signal_key: str):
     ax.set_ylabel(signal_key, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _abs_error_rows(traces: Sequence[SimTrace], signal: str) -> dict[str, np.ndarray]:
+    """Comparison-group key -> (rows, L) |error| stacked over episodes and windows (NaN padded)."""
+    groups: dict[str, list[np.ndarray]] = {}
+    for tr in traces:
+        if signal in tr.predicted:
+            for key, _, err in _group_errors(tr, signal):
+                groups.setdefault(key, []).extend(np.abs(e) for e in err)
+    out = {}
+    for key, rows in groups.items():
+        stack = np.full((len(rows), max(r.size for r in rows)), np.nan)
+        for i, r in enumerate(rows):
+            stack[i, : r.size] = r
+        out[key] = stack
+    return out
+
+
+def compare_error_over_time(
+    runs: dict[str, Sequence[SimTrace]], signal: str, *, max_groups: int = 4
+):
+    """Median |error| against time (or horizon) for several runs of the same episodes, e.g.
+    {"nominal": traces, "calibrated": traces}; one panel per comparison group."""
+    per_run = {label: _abs_error_rows(traces, signal) for label, traces in runs.items()}
+    keys = list(next(iter(per_run.values())))[:max_groups]
+    first = next(iter(runs.values()))
+    dt = first[0].alignment.dt if first else 1.0
+    fig, axes = plt.subplots(
+        len(keys), 1, figsize=(8, 2.2 * len(keys) + 0.6), squeeze=False, sharex=True
+    )
+    for ax, key in zip(axes[:, 0], keys, strict=True):
+        for label, groups in per_run.items():
+            stack = groups.get(key)
+            if stack is None:
+                continue
+            enough = np.sum(np.isfinite(stack), axis=0) >= max(1, stack.shape[0] // 10)
+            with np.errstate(all="ignore"):
+                med = np.nanmedian(stack, axis=0)
+            t = np.arange(stack.shape[1]) * dt
+            ax.plot(t[enough], med[enough], label=label)
+        ax.set_ylabel(key.split("/", 1)[1], fontsize=7)
+    axes[0, 0].legend(fontsize=8)
+    horizon = first and first[0].mode == "windows"
+    axes[-1, 0].set_xlabel("prediction horizon [s]" if horizon else "time since start [s]")
+    fig.suptitle(f"median |sim - real| of {signal} on held-out episodes", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def compare_overlay(
+    runs: dict[str, SimTrace], signal: str, *, max_columns: int = 7, max_windows: int = 25
+):
+    """One episode: the recording and each run's simulation of every column of a signal."""
+    first = next(iter(runs.values()))
+    rec = first.episode.signal(signal)
+    cols = list(range(min(max_columns, len(rec.columns))))
+    fig, axes = plt.subplots(
+        len(cols), 1, figsize=(9, 1.9 * len(cols) + 0.6), sharex=True, squeeze=False
+    )
+    t = first.episode.times - first.episode.times[0]
+    for ax, c in zip(axes[:, 0], cols, strict=True):
+        ax.plot(t, rec.values[:, c], color="k", lw=1.2, label="real")
+        for (label, tr), color in zip(
+            runs.items(), ("tab:orange", "tab:blue", "tab:green"), strict=False
+        ):
+            step = max(1, tr.starts.size // max_windows)
+            for n, w in enumerate(range(0, tr.starts.size, step)):
+                s = tr.starts[w]
+                tt = t[s : s + tr.window_length]
+                ax.plot(
+                    tt,
+                    tr.predicted[signal][w, : tt.size, c],
+                    color=color,
+                    lw=0.9,
+                    label=label if n == 0 else None,
+                )
+        ax.set_ylabel(rec.columns[c], fontsize=8)
+    axes[0, 0].legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("time [s]")
+    fig.suptitle(f"{first.episode.id}: {signal}{_unit(first, signal)}", fontsize=10)
+    fig.tight_layout()
+    return fig

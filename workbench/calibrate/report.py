@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -10,17 +11,28 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
+from workbench import plots as wb_plots
 from workbench.calibrate.fit import CalibrationResult, _atomic_write
 from workbench.episode import Episode
 from workbench.metrics.gap import gap_report
 from workbench.protocols.tosses import score_tosses
-from workbench.replay import ReplaySettings, replay
+from workbench.replay import ReplaySettings, SimTrace, replay
 from workbench.scenes.scene import Scene
 
 _PICK = {
     "windows": lambda k: k.startswith("h=") and k.endswith("/mae"),
     "inverse": lambda k: k.endswith("/rmse"),
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldOut:
+    """Held-out comparison: metric -> {nominal, calibrated, change_pct}, and the replays behind it."""
+
+    table: dict[str, dict[str, float]]
+    nominal: list[SimTrace]
+    calibrated: list[SimTrace]
+    signal: str
 
 
 def heldout_comparison(
@@ -33,36 +45,32 @@ def heldout_comparison(
     stride: float = 0.05,
     smooth_window: float = 0.2,
     nominal_params: Mapping[str, float] | None = None,
-) -> dict[str, dict[str, float]]:
-    """Metric -> {nominal, calibrated, change_pct} on held-out episodes.
+) -> HeldOut:
+    """Nominal vs calibrated fidelity on held-out episodes.
 
     objective "windows": windowed k-step errors (mean over episodes) at `horizons`;
     "inverse": per-joint inverse-dynamics torque RMSE and their mean over joints;
     "tosses": the toss protocol's scores (open-loop replays of prepared tosses).
     """
-    runs = []
+    mode = {"windows": "windows", "inverse": "inverse", "tosses": "open_loop"}[objective]
+    settings = ReplaySettings(
+        mode, horizons=tuple(horizons), window_stride=stride, smooth_window=smooth_window
+    )
+    runs, traces = [], []
     for params in (dict(nominal_params or {}), {**(nominal_params or {}), **result.as_params()}):
+        tr = replay(scene, episodes, settings, params=params)
+        traces.append(tr)
         if objective == "tosses":
-            traces = replay(scene, episodes, ReplaySettings("open_loop"), params=params)
-            scores = score_tosses(traces)
+            scores = score_tosses(tr)
             runs.append({k: v for k, v in scores.items() if k not in ("n", "diverged")})
             continue
-        mode = "windows" if objective == "windows" else "inverse"
-        settings = ReplaySettings(
-            mode, horizons=tuple(horizons), window_stride=stride, smooth_window=smooth_window
-        )
-        rep = gap_report(
-            replay(scene, episodes, settings, params=params),
-            scene=scene.name,
-            settings={},
-            horizons=horizons,
-        )
+        rep = gap_report(tr, scene=scene.name, settings={}, horizons=horizons)
         values = {k: v["mean"] for k, v in rep.aggregate.items() if _PICK[mode](k)}
         if mode == "inverse" and values:
             values["mean_over_joints/rmse"] = float(np.mean(list(values.values())))
         runs.append(values)
     nominal, calibrated = runs
-    return {
+    table = {
         k: {
             "nominal": a,
             "calibrated": calibrated[k],
@@ -71,18 +79,32 @@ def heldout_comparison(
         for k, a in nominal.items()
         if k in calibrated
     }
+    signal = "qfrc_actuator" if objective == "inverse" else "qpos"
+    return HeldOut(table, traces[0], traces[1], signal)
 
 
 def write_report(
     folder: str | Path,
     result: CalibrationResult,
-    table: dict[str, dict[str, float]],
+    heldout: HeldOut,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """report.json plus plots: held-out metrics (both), parameter table with intervals, trace."""
+    """report.json plus plots: held-out metrics (both), error over time/horizon (both), an overlay
+    of the first held-out episode (real, nominal, calibrated), parameters with intervals, trace."""
     folder = Path(folder)
     plots = folder / "plots"
     plots.mkdir(parents=True, exist_ok=True)
+    table = heldout.table
+    runs = {"nominal": heldout.nominal, "calibrated": heldout.calibrated}
+    if heldout.nominal and heldout.signal in heldout.nominal[0].predicted:
+        fig = wb_plots.compare_error_over_time(runs, heldout.signal)
+        fig.savefig(plots / f"heldout_error_over_time_{heldout.signal}.png", dpi=90)
+        plt.close(fig)
+        fig = wb_plots.compare_overlay({k: v[0] for k, v in runs.items()}, heldout.signal)
+        fig.savefig(
+            plots / f"heldout_overlay_{heldout.nominal[0].episode.id}_{heldout.signal}.png", dpi=90
+        )
+        plt.close(fig)
     _atomic_write(folder / "report.json", json.dumps({"heldout": table, **(extra or {})}, indent=1))
     keys = list(table)[:24]
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(keys) + 1.2))
