@@ -12,7 +12,6 @@ from workbench.errors import (
     MappingError,
     ParameterError,
     SceneError,
-    SimulationDiverged,
     WorkbenchError,
 )
 from workbench.io import load_episodes, load_mapping
@@ -41,7 +40,6 @@ __all__ = [
     "SceneError",
     "Signal",
     "SimTrace",
-    "SimulationDiverged",
     "WorkbenchError",
     "gap_report",
     "list_scenes",

@@ -29,10 +29,6 @@ class ParameterError(WorkbenchError, ValueError):
     """A physics parameter name, index or value is invalid."""
 
 
-class SimulationDiverged(WorkbenchError, RuntimeError):
-    """A simulation produced NaN/Inf or left its valid range."""
-
-
 def name_list(names: Iterable[str], limit: int = 40) -> str:
     """Format valid names for an error message, truncated to `limit` entries."""
     names = [n for n in names if n]

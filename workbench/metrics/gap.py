@@ -63,7 +63,7 @@ class GapReport:
         return self.aggregate[key][stat]
 
 
-def _group_errors(trace: SimTrace, signal: str, start_offset: int = 0):
+def _group_errors(trace: SimTrace, signal: str):
     """Yield (metric prefix, kind, (W, L) error arrays) for every comparison group of a signal."""
     pred, rec = trace.predicted[signal], trace.recorded(signal)
     for g in trace.bound.groups.get(signal, ()):

@@ -84,7 +84,6 @@ def _windows_for(ep: Episode, index: int, al: Alignment, settings: ReplaySetting
 
 
 def _forward(
-    scene: Scene,
     model: mujoco.MjModel,
     episodes,
     alignments,
@@ -182,9 +181,7 @@ def replay(
             controls = [
                 control_rows(scene.model, ep, b) for ep, b in zip(episodes, bounds, strict=True)
             ]
-            return _forward(
-                scene, scene.model, episodes, alignments, bounds, settings, controls, progress
-            )
+            return _forward(scene.model, episodes, alignments, bounds, settings, controls, progress)
     if mode == "inverse":
         traces = []
         with values_applied(scene.model, params):
@@ -226,7 +223,6 @@ def replay(
             return sensors[:, [columns[d] for d in b.torque_index]]
 
         return _forward(
-            scene,
             servo.model,
             episodes,
             alignments,

@@ -51,7 +51,3 @@ class SimTrace:
         valid = index < values.shape[0]
         out[valid] = values[index[valid]]
         return out
-
-    def times(self) -> np.ndarray:
-        """(L,) time since window start [s]."""
-        return np.arange(self.window_length) * self.alignment.dt
