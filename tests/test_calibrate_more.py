@@ -16,7 +16,7 @@ from workbench.calibrate import Parameter, ParameterSpace, calibrate
 from workbench.calibrate.search import calibrate_cma
 from workbench.cli import main
 from workbench.errors import ParameterError
-from workbench.paths import assets_root
+from workbench.paths import assets_root, scenes_root
 from workbench.physics import set_values
 from workbench.physics.signal_params import apply_signal_params
 from workbench.protocols import TossProtocol, prepare_toss, score_tosses
@@ -187,3 +187,41 @@ def test_calibrate_command_writes_params_usable_by_gap(tmp_path, capsys):
         == 0
     )
     assert json.loads((gap_out / "gap.json").read_text())["settings"]["params"]
+
+
+def test_calibrate_command_on_the_toss_protocol(tmp_path, capsys):
+    out = tmp_path / "cube"
+    code = main(
+        [
+            "calibrate",
+            str(assets_root() / "data" / "cube_toss"),
+            "--scene",
+            "cube_toss",
+            "--objective",
+            "tosses",
+            "--space",
+            str(scenes_root() / "cube_toss" / "calibration_space.toml"),
+            "--train",
+            "0:6",
+            "--test",
+            "6:9",
+            "--popsize",
+            "4",
+            "--generations",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["heldout"]) == {
+        "median_position_error_pct_width",
+        "mean_position_error_pct_width",
+        "mean_rotation_error_deg",
+        "mean_penetration_mm",
+        "mean_e_q",
+    }
+    assert report["test"] == ["toss_006", "toss_007", "toss_008"]
+    saved = json.loads((out / "calibration.json").read_text())
+    assert saved["settings"]["method"] == "cma" and len(saved["trace"]) == 2
