@@ -1,0 +1,41 @@
+"""The `workbench` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from workbench.cli.calibrate import add_calibrate, cmd_calibrate
+from workbench.cli.gap import add_gap, cmd_demo, cmd_gap, cmd_scenes
+from workbench.cli.scene import cmd_make_scene
+from workbench.errors import WorkbenchError
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_gap(sub)
+    add_calibrate(sub)
+    sub.add_parser("scenes", help="list the bundled scenes")
+    make = sub.add_parser(
+        "make-scene", help="a scene folder from a builder scene and another parameter file"
+    )
+    make.add_argument("template", help="bundled builder scene, e.g. double_pendulum")
+    make.add_argument("--parameters", required=True, help="parameter file for the builder")
+    make.add_argument("--out", required=True, help="new scene folder")
+    demo = sub.add_parser("demo", help="gap reports on the bundled real data")
+    demo.add_argument("--out", default="demo_out")
+    args = parser.parse_args(argv)
+    try:
+        return {
+            "gap": cmd_gap,
+            "calibrate": cmd_calibrate,
+            "scenes": cmd_scenes,
+            "make-scene": cmd_make_scene,
+            "demo": cmd_demo,
+        }[args.command](args)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,122 @@
+"""`workbench gap`, `workbench scenes`, `workbench demo`: replay and sim-to-real gap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.cli.common import floats, progress_bar
+
+
+def add_gap(sub) -> None:
+    p = sub.add_parser("gap", help="replay recordings in a scene and measure the sim-to-real gap")
+    p.add_argument("recordings", nargs="+", help="recording files or folders")
+    p.add_argument("--scene", required=True, help="bundled scene name or a scene folder")
+    p.add_argument("--mapping", help="mapping TOML (default: the scene's dataset_mapping)")
+    p.add_argument(
+        "--mode", default="open_loop", choices=("open_loop", "windows", "tracking", "inverse")
+    )
+    p.add_argument("--out", required=True, help="output folder for gap.json and plots/")
+    p.add_argument("--episodes", help="episode selector, e.g. 0:50 or 0,3,10:20")
+    p.add_argument("--params", help="TOML/JSON of physics values by MuJoCo name")
+    p.add_argument(
+        "--horizons", type=floats, default=(0.1, 0.25, 0.5), help="windows: seconds, e.g. 0.1,0.25"
+    )
+    p.add_argument(
+        "--stride", type=float, default=0.05, help="windows: seconds between window starts"
+    )
+    p.add_argument(
+        "--smooth", type=float, default=0.2, help="inverse/tracking: smoothing window [s]"
+    )
+    p.add_argument("--threads", type=int, help="rollout threads (default: all CPUs)")
+    p.add_argument("--plot-episodes", type=int, default=3, help="episodes with overlay plots")
+
+
+def cmd_gap(args) -> int:
+    from workbench.physics import load_values
+    from workbench.pipeline import format_summary, run_gap
+    from workbench.replay import ReplaySettings
+
+    settings = ReplaySettings(
+        mode=args.mode,
+        horizons=args.horizons,
+        window_stride=args.stride,
+        smooth_window=args.smooth,
+        threads=args.threads,
+    )
+    params = load_values(args.params) if args.params else None
+    bar, progress = progress_bar(f"{args.mode} replay")
+    try:
+        report = run_gap(
+            args.recordings,
+            scene=args.scene,
+            mapping=args.mapping,
+            settings=settings,
+            params=params,
+            select=args.episodes,
+            out=args.out,
+            plot_episodes=args.plot_episodes,
+            progress=progress,
+        )
+    finally:
+        bar.close()
+    print(format_summary(report))
+    print(f"wrote {Path(args.out) / 'gap.json'} and {Path(args.out) / 'plots'}/")
+    return 0
+
+
+def cmd_scenes(args) -> int:
+    from workbench.scenes import list_scenes, load_scene
+
+    for name, folder in list_scenes().items():
+        scene = load_scene(folder)
+        m = scene.model
+        print(
+            f"{name:<18} nq={m.nq:<3} nu={m.nu:<3} dt={scene.binding.timestep:.6g}s  "
+            f"{scene.metadata.get('description', '')}"
+        )
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """The gap report on the bundled real data (cube tosses and double pendulum)."""
+    from workbench.paths import assets_root
+    from workbench.pipeline import format_summary, run_gap
+    from workbench.replay import ReplaySettings
+
+    data = assets_root() / "data"
+    out = Path(args.out)
+    jobs = [
+        ("cube_toss", data / "cube_toss", "open_loop", (0.1, 0.25), None),
+        ("cube_toss", data / "cube_toss", "windows", (0.1, 0.25), None),
+        ("double_pendulum", data / "double_pendulum", "windows", (0.1, 0.25, 0.5), None),
+        (
+            "double_pendulum",
+            data / "double_pendulum",
+            "windows",
+            (0.1, 0.25, 0.5),
+            "no_friction.toml",
+        ),
+    ]
+    from workbench.physics import load_values
+    from workbench.scenes import load_scene
+
+    for scene_name, recordings, mode, horizons, params_file in jobs:
+        scene = load_scene(scene_name)
+        params = load_values(scene.folder / params_file) if params_file else None
+        tag = f"{scene_name}_{mode}" + ("_" + Path(params_file).stem if params_file else "")
+        bar, progress = progress_bar(tag)
+        try:
+            report = run_gap(
+                recordings,
+                scene=scene,
+                settings=ReplaySettings(mode=mode, horizons=horizons),
+                params=params,
+                out=out / tag,
+                progress=progress,
+            )
+        finally:
+            bar.close()
+        print(f"\n== {tag} ==")
+        print(format_summary(report, limit=14))
+    print(f"\nreports and plots under {out}/")
+    return 0
