@@ -71,8 +71,8 @@ def _batches(windows: list[Window], nstate: int, substeps: int, budget: int) -> 
     batches, current = [], []
     for i in order:
         steps = (windows[i].length - 1) * substeps
-        # a batch pads to its longest window: cap the padding at 25 % of the shortest one
-        too_long = current and windows[i].length > 1.25 * windows[current[0]].length + 1
+        # a batch pads to its longest window: cap the padding at 10 % of the shortest one
+        too_long = current and windows[i].length > 1.1 * windows[current[0]].length + 1
         if current and (too_long or (len(current) + 1) * steps * nstate > budget):
             batches.append(current)
             current = []
