@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.cli.common import floats
+from workbench.cli.common import Progress, floats
 from workbench.errors import WorkbenchError
 
 
@@ -66,8 +66,6 @@ def _split_in_time(episodes, fraction: float):
 
 
 def cmd_calibrate(args) -> int:
-    from tqdm import tqdm
-
     from workbench.calibrate import ParameterSpace, calibrate
     from workbench.calibrate.report import format_calibration, heldout_comparison, write_report
     from workbench.calibrate.search import calibrate_cma
@@ -93,18 +91,10 @@ def cmd_calibrate(args) -> int:
                 file=sys.stderr,
             )
     total = args.generations if args.objective == "tosses" else args.max_iter
-    bar = tqdm(
-        total=total,
-        desc=f"calibrate ({args.objective})",
-        unit="iter",
-        file=sys.stderr,
-        disable=None,
-    )
+    bar = Progress(f"calibrate ({args.objective})", "iterations", total=total)
 
     def progress(iteration: int, objective: float) -> None:
-        bar.n = iteration
-        bar.set_postfix(objective=f"{objective:.4g}")
-        bar.refresh()
+        bar.update(iteration, note=f"objective {objective:.4g}")
 
     try:
         if args.objective == "tosses":

@@ -1,22 +1,53 @@
-"""Shared command-line helpers: progress bars and argument parsers."""
+"""Shared command-line helpers: progress reporting and argument parsers."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from collections.abc import Callable
 
 
-def progress_bar(desc: str):
-    from tqdm import tqdm
+class Progress:
+    """Progress on stderr: a tqdm bar on a terminal, a plain line every `interval` seconds
+    otherwise (CI logs, batch jobs), and always a last line on close."""
 
-    bar = tqdm(total=0, desc=desc, unit="window", file=sys.stderr, disable=None)
+    def __init__(self, desc: str, unit: str, *, total: int = 0, interval: float = 10.0):
+        self.desc, self.unit, self.total, self.interval = desc, unit, total, interval
+        self.done, self.note, self._last = 0, "", time.monotonic()
+        self._bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
 
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
 
-    return bar, update
+    def update(self, done: int, total: int | None = None, note: str = "") -> None:
+        self.done, self.total, self.note = done, total or self.total, note
+        if self._bar is not None:
+            self._bar.total, self._bar.n = self.total, done
+            if note:
+                self._bar.set_postfix_str(note, refresh=False)
+            self._bar.refresh()
+        elif time.monotonic() - self._last >= self.interval:
+            self._line()
+
+    def _line(self) -> None:
+        self._last = time.monotonic()
+        total = f"/{self.total}" if self.total else ""
+        note = f" ({self.note})" if self.note else ""
+        print(f"{self.desc}: {self.done}{total} {self.unit}{note}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self.done:
+            self._line()
+
+
+def progress_bar(desc: str) -> tuple[Progress, Callable[[int, int], None]]:
+    """A Progress for replay windows and its (done, total) callback."""
+    bar = Progress(desc, "windows")
+    return bar, lambda done, total: bar.update(done, total)
 
 
 def floats(text: str) -> tuple[float, ...]:
