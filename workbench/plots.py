@@ -21,51 +21,20 @@ def _unit(trace: SimTrace, signal: str) -> str:
 
 def overlay(trace: SimTrace, signal: str, *, max_columns: int = 7, max_windows: int = 40):
     """Recorded vs simulated values of each column of one signal over time."""
-    rec = trace.episode.signal(signal)
-    pred = trace.predicted[signal]
-    cols = list(range(min(max_columns, len(rec.columns))))
-    fig, axes = plt.subplots(
-        len(cols), 1, figsize=(9, 1.9 * len(cols) + 0.6), sharex=True, squeeze=False
-    )
-    t = trace.episode.times - trace.episode.times[0]
-    step = max(1, trace.starts.size // max_windows)
-    for ax, c in zip(axes[:, 0], cols, strict=True):
-        ax.plot(t, rec.values[:, c], color="k", lw=1.2, label="real")
-        for n, w in enumerate(range(0, trace.starts.size, step)):
-            s = trace.starts[w]
-            tt = t[s : s + trace.window_length]
-            ax.plot(
-                tt,
-                pred[w, : tt.size, c],
-                color="tab:orange",
-                lw=1.0,
-                label="sim" if n == 0 else None,
-            )
-        ax.set_ylabel(rec.columns[c], fontsize=8)
-    axes[0, 0].legend(loc="upper right", fontsize=8)
-    axes[-1, 0].set_xlabel("time [s]")
+    fig = compare_overlay({"sim": trace}, signal, max_columns=max_columns, max_windows=max_windows)
     fig.suptitle(f"{trace.episode.id}: {signal}{_unit(trace, signal)}, {trace.mode}", fontsize=10)
-    fig.tight_layout()
     return fig
 
 
 def error_over_time(traces: Sequence[SimTrace], signal: str):
     """Median and 10-90 % band of |error| across episodes (and windows) against time since start:
     trajectory time for full replays, prediction horizon for `windows`."""
-    groups: dict[str, list[np.ndarray]] = {}
-    for tr in traces:
-        if signal not in tr.predicted:
-            continue
-        for key, _, err in _group_errors(tr, signal):
-            groups.setdefault(key, []).extend(np.abs(e) for e in err)
+    groups = _abs_error_rows(traces, signal)
     fig, ax = plt.subplots(figsize=(8, 4))
     dt = traces[0].alignment.dt if traces else 1.0
-    for key, rows in list(groups.items())[:10]:
-        length = max(r.size for r in rows)
-        stack = np.full((len(rows), length), np.nan)
-        for i, r in enumerate(rows):
-            stack[i, : r.size] = r
-        enough = np.sum(np.isfinite(stack), axis=0) >= max(1, len(rows) // 10)
+    for key, stack in list(groups.items())[:10]:
+        length = stack.shape[1]
+        enough = np.sum(np.isfinite(stack), axis=0) >= max(1, stack.shape[0] // 10)
         with np.errstate(all="ignore"):
             med = np.nanmedian(stack, axis=0)
             lo, hi = np.nanpercentile(stack, 10, axis=0), np.nanpercentile(stack, 90, axis=0)

@@ -16,6 +16,7 @@ import numpy as np
 from workbench.calibrate.objective import Objective
 from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
+from workbench.physics.addresses import write_unchecked
 from workbench.physics.signal_params import apply_signal_params
 from workbench.replay.forward import full_state_rows
 from workbench.replay.inverse import recorded_motion
@@ -87,11 +88,7 @@ class InverseObjective(Objective):
 
     def _forces(self, k: int, values: np.ndarray) -> np.ndarray:
         m, d = self._copies[k], self._datas[k]
-        for a, v in zip(self.addresses, values, strict=True):
-            if a is not None:
-                a.write(m, v)
-        if any(a is not None and a.needs_setconst for a in self.addresses):
-            mujoco.mj_setConst(m, d)
+        write_unchecked(m, self.addresses, values)
         out = np.empty((self.qpos.shape[0], len(self.dofs)))
         for t in range(self.qpos.shape[0]):
             d.qpos[:], d.qvel[:], d.qacc[:] = self.qpos[t], self.qvel[t], self.qacc[t]

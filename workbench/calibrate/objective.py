@@ -17,6 +17,7 @@ import numpy as np
 from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
 from workbench.errors import BindingError
+from workbench.physics.addresses import write_unchecked
 from workbench.replay.forward import control_rows, full_state_rows
 from workbench.replay.rollout import BatchSimulator, initial_states, state_slices
 from workbench.replay.run import ReplaySettings, _windows_for, prepare
@@ -125,12 +126,8 @@ class WindowedObjective(Objective):
         """One model per candidate (P, n) with its physics values applied in place."""
         while len(self._copies) < values.shape[0]:
             self._copies.append(copy.copy(self.model))
-        setconst = any(a.needs_setconst for a in self.addresses)
         for m, row in zip(self._copies, values, strict=False):
-            for a, v in zip(self.addresses, row, strict=True):
-                a.write(m, v)
-            if setconst:
-                mujoco.mj_setConst(m, mujoco.MjData(m))
+            write_unchecked(m, self.addresses, row)
         return self._copies[: values.shape[0]]
 
     def predict(self, values: np.ndarray) -> np.ndarray:

@@ -214,6 +214,16 @@ def set_values(model: mujoco.MjModel, values: Mapping[str, float]) -> dict[str, 
     return previous
 
 
+def write_unchecked(model: mujoco.MjModel, addresses, values) -> None:
+    """Fast path for optimisers: write one value per address (None entries skipped) and refresh
+    derived constants, without validation or bookkeeping; bounds are the caller's job."""
+    for a, v in zip(addresses, values, strict=True):
+        if a is not None:
+            a.write(model, v)
+    if any(a is not None and a.needs_setconst for a in addresses):
+        mujoco.mj_setConst(model, _scratch_data(model))
+
+
 @contextlib.contextmanager
 def values_applied(model: mujoco.MjModel, values: Mapping[str, float]) -> Iterator[mujoco.MjModel]:
     """Apply values in place for the duration of a `with` block, then restore them exactly."""
