@@ -82,3 +82,32 @@ def test_panda_inverse_dynamics_against_measured_torques():
     rmse = [rep.value(f"qfrc_actuator/joint{j}/rmse") for j in range(1, 8)]
     # Menagerie's model has no friction: errors of a few tenths of N m, below 2 N m everywhere
     assert all(0.01 < r < 2.0 for r in rmse), rmse
+
+
+@pytest.mark.skipif(not PANDA.is_dir(), reason=f"GPL Panda log not bundled; expected at {PANDA}")
+def test_panda_smooth_friction_and_base_tilt_calibration_generalizes_to_the_second_half():
+    from workbench.calibrate import Parameter, ParameterSpace, calibrate
+    from workbench.calibrate.report import heldout_comparison
+
+    scene = load_scene("panda")
+    (ep,) = load_episodes(PANDA, assets_root() / "mappings" / "panda_excitation.toml")
+    half = int(np.searchsorted(ep.times, ep.times[0] + 0.5 * ep.duration))
+    train, test = ep.slice(0, half), ep.slice(half, ep.num_samples)
+    params = [Parameter(f"opt.gravity[{k}]", -0.5, 0.5) for k in range(2)]
+    for j in range(1, 8):
+        params += [
+            Parameter(f"dof_frictionloss[joint{j}]", 0.0, 3.0),
+            Parameter(f"dof_solref[joint{j}][0]", 0.002, 2.0, "log", nominal=0.02),
+            Parameter(f"dof_damping[joint{j}]", 0.0, 5.0),
+        ]
+    space = ParameterSpace(tuple(params))
+    result = calibrate(
+        scene, [train], space, objective="inverse", derivatives="velocities", max_iter=8
+    )
+    held = heldout_comparison(scene, [test], result, objective="inverse", derivatives="velocities")
+    row = held.table["mean_over_joints/rmse"]
+    before, after = row["nominal"], row["calibrated"]
+    # friction and a base tilt alone (no inertials) on the unseen half
+    assert after < 0.75 * before, (before, after)
+    tilt = np.hypot(*result.values[:2]) / 9.81
+    assert 0.001 < tilt < 0.03  # a mounting tilt of a fraction of a degree, well identified

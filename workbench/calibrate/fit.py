@@ -107,6 +107,7 @@ def calibrate(
     threads: int | None = None,
     objective: str = "windows",
     smooth_window: float = 0.2,
+    derivatives: str = "auto",
     spread_samples: int = 0,
     progress: Callable[[int, float], None] | None = None,
 ) -> CalibrationResult:
@@ -120,7 +121,8 @@ def calibrate(
       start: physical start values (default: nominal).
       max_iter: Levenberg-Marquardt iterations.
       objective: "windows" (k-step prediction of recorded states) or "inverse" (required vs
-        measured joint torque along the smoothed recorded motion, `smooth_window` seconds).
+        measured joint torque along the smoothed recorded motion, `smooth_window` seconds,
+        velocities and accelerations from `derivatives`: see `ReplaySettings`).
       spread_samples: windows objective only: > 0 also fits a DROPO-style spread per parameter
         (see `workbench.calibrate.distribution`) with this many parameter samples.
       progress: called with (iteration, objective) after each iteration.
@@ -132,7 +134,12 @@ def calibrate(
         )
     elif objective == "inverse":
         objective = InverseObjective(
-            scene, episodes, space, smooth_window=smooth_window, threads=threads
+            scene,
+            episodes,
+            space,
+            smooth_window=smooth_window,
+            derivatives=derivatives,
+            threads=threads,
         )
     else:
         raise ValueError(f"objective: expected 'windows' or 'inverse', got {objective!r}")
@@ -221,6 +228,7 @@ def calibrate(
             settings={
                 "objective": type(objective).__name__,
                 "smooth_window": smooth_window,
+                "derivatives": derivatives,
                 "horizon": horizon,
                 "stride": stride,
                 "max_iter": max_iter,

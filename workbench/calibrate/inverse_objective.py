@@ -39,10 +39,11 @@ class InverseObjective(Objective):
         space: ParameterSpace,
         *,
         smooth_window: float = 0.2,
+        derivatives: str = "auto",
         sample_stride: int = 4,
         threads: int | None = None,
     ):
-        settings = ReplaySettings("inverse", smooth_window=smooth_window)
+        settings = ReplaySettings("inverse", smooth_window=smooth_window, derivatives=derivatives)
         eps, alignments, bounds = prepare(scene, episodes, settings)
         self.model, self.space = scene.model, space
         self.discrete = smooth_window == 0 and all(a.substeps == 1 for a in alignments)
@@ -51,7 +52,13 @@ class InverseObjective(Objective):
         for ep, al, b in zip(eps, alignments, bounds, strict=True):
             qpos, qvel = full_state_rows(self.model, ep, b)
             qpos, qvel, qacc = recorded_motion(
-                self.model, qpos, qvel, al.dt, smooth_window, qvel_recorded=b.qvel_index is not None
+                self.model,
+                qpos,
+                qvel,
+                al.dt,
+                smooth_window,
+                qvel_recorded=b.qvel_index is not None,
+                derivatives=derivatives,
             )
             keep = np.arange(0, ep.num_samples, sample_stride)
             rows_q.append(qpos[keep])
@@ -88,8 +95,10 @@ class InverseObjective(Objective):
 
     def _forces(self, k: int, values: np.ndarray) -> np.ndarray:
         m, d = self._copies[k], self._datas[k]
-        write_unchecked(m, self.addresses, values)
         out = np.empty((self.qpos.shape[0], len(self.dofs)))
+        if not write_unchecked(m, self.addresses, values):
+            out[:] = np.nan  # non-physical candidate: scored as infeasible
+            return out
         for t in range(self.qpos.shape[0]):
             d.qpos[:], d.qvel[:], d.qacc[:] = self.qpos[t], self.qvel[t], self.qacc[t]
             mujoco.mj_inverse(m, d)

@@ -122,19 +122,25 @@ class WindowedObjective(Objective):
     def close(self) -> None:
         self._sim.close()
 
-    def _models(self, values: np.ndarray) -> list[mujoco.MjModel]:
-        """One model per candidate (P, n) with its physics values applied in place."""
+    def _models(self, values: np.ndarray) -> tuple[list[mujoco.MjModel], np.ndarray]:
+        """One model per candidate (P, n) with its physics values applied in place, and a (P,)
+        mask of candidates that are physical (others are scored as infeasible)."""
         while len(self._copies) < values.shape[0]:
             self._copies.append(copy.copy(self.model))
-        for m, row in zip(self._copies, values, strict=False):
-            write_unchecked(m, self.addresses, row)
-        return self._copies[: values.shape[0]]
+        physical = np.array(
+            [
+                write_unchecked(m, self.addresses, row)
+                for m, row in zip(self._copies, values, strict=False)
+            ]
+        )
+        return self._copies[: values.shape[0]], physical
 
     def predict(self, values: np.ndarray) -> np.ndarray:
         """(P, W, L-1, k) predicted qpos/qvel columns for (P, n) physical parameter values."""
         values = np.atleast_2d(values)
         P, W = values.shape[0], self.num_windows
-        models = [m for m in self._models(values) for _ in range(W)]
+        candidates, physical = self._models(values)
+        models = [m for m in candidates for _ in range(W)]
         init = np.tile(self.init, (P, 1))
         ctrl = np.tile(self.ctrl, (P, 1, 1)) if self.ctrl is not None else None
         nstep = (self.length - 1) * self.substeps
@@ -145,7 +151,9 @@ class WindowedObjective(Objective):
         out = np.concatenate(
             [samples[..., qs][..., self._qpos_cols], samples[..., vs][..., self._qvel_cols]], -1
         )
-        return out.reshape(P, W, self.length - 1, -1)
+        out = out.reshape(P, W, self.length - 1, -1)
+        out[~physical] = np.nan
+        return out
 
     def residual_values(self, values: np.ndarray) -> np.ndarray:
         """(m, P) residuals for (P, n) physical values; diverged predictions give large residuals."""

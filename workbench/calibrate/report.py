@@ -44,6 +44,7 @@ def heldout_comparison(
     horizons: Sequence[float] = (0.1, 0.25, 0.5),
     stride: float = 0.05,
     smooth_window: float = 0.2,
+    derivatives: str = "auto",
     nominal_params: Mapping[str, float] | None = None,
 ) -> HeldOut:
     """Nominal vs calibrated fidelity on held-out episodes.
@@ -54,7 +55,11 @@ def heldout_comparison(
     """
     mode = {"windows": "windows", "inverse": "inverse", "tosses": "open_loop"}[objective]
     settings = ReplaySettings(
-        mode, horizons=tuple(horizons), window_stride=stride, smooth_window=smooth_window
+        mode,
+        horizons=tuple(horizons),
+        window_stride=stride,
+        smooth_window=smooth_window,
+        derivatives=derivatives,
     )
     runs, traces = [], []
     for params in (dict(nominal_params or {}), {**(nominal_params or {}), **result.as_params()}):

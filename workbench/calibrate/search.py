@@ -63,8 +63,12 @@ def calibrate_cma(
     def evaluate(values: np.ndarray) -> float:
         key = tuple(np.round(values, 15))
         if key not in cache:
-            traces = replay(scene, episodes, settings, params=space.as_dict(values))
-            value = float(score(traces))
+            try:
+                traces = replay(scene, episodes, settings, params=space.as_dict(values))
+            except ParameterError:  # e.g. a non-physical inertia: infeasible, not fatal
+                value = math.inf
+            else:
+                value = float(score(traces))
             cache[key] = value if math.isfinite(value) else 1e9
         return cache[key]
 

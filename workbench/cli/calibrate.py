@@ -35,6 +35,13 @@ def add_calibrate(sub) -> None:
     p.add_argument("--horizon", type=float, default=0.25, help="windows: window length [s]")
     p.add_argument("--stride", type=float, default=0.1, help="windows: seconds between windows")
     p.add_argument("--smooth", type=float, default=0.2, help="inverse: smoothing window [s]")
+    p.add_argument(
+        "--derivatives",
+        default="auto",
+        choices=("auto", "positions", "velocities"),
+        help="inverse: differentiate recorded positions or recorded velocities (auto: positions "
+        "for hinge/slide-only models)",
+    )
     p.add_argument("--max-iter", type=int, default=20, help="least squares iterations")
     p.add_argument("--generations", type=int, default=15, help="tosses: CMA-ES generations")
     p.add_argument("--popsize", type=int, default=8, help="tosses: CMA-ES population")
@@ -129,6 +136,7 @@ def cmd_calibrate(args) -> int:
                 horizon=args.horizon,
                 stride=args.stride,
                 smooth_window=args.smooth,
+                derivatives=args.derivatives,
                 spread_samples=args.spread,
                 max_iter=args.max_iter,
                 threads=args.threads,
@@ -144,6 +152,7 @@ def cmd_calibrate(args) -> int:
         objective=args.objective,
         horizons=args.horizons,
         smooth_window=args.smooth,
+        derivatives=args.derivatives,
     )
     write_report(
         args.out,

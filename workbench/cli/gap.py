@@ -27,6 +27,12 @@ def add_gap(sub) -> None:
     p.add_argument(
         "--smooth", type=float, default=0.2, help="inverse/tracking: smoothing window [s]"
     )
+    p.add_argument(
+        "--derivatives",
+        default="auto",
+        choices=("auto", "positions", "velocities"),
+        help="inverse/tracking: differentiate recorded positions or recorded velocities",
+    )
     p.add_argument("--threads", type=int, help="rollout threads (default: all CPUs)")
     p.add_argument("--plot-episodes", type=int, default=3, help="episodes with overlay plots")
 
@@ -41,6 +47,7 @@ def cmd_gap(args) -> int:
         horizons=args.horizons,
         window_stride=args.stride,
         smooth_window=args.smooth,
+        derivatives=args.derivatives,
         threads=args.threads,
     )
     params = load_values(args.params) if args.params else None

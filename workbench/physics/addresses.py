@@ -197,31 +197,49 @@ def set_values(model: mujoco.MjModel, values: Mapping[str, float]) -> dict[str, 
     checked = [a.validate(model, values[a.name]) for a in addrs]  # all checks before any write
     for a, value in zip(addrs, checked, strict=True):
         a.write(model, value)
-    if any(a.field == "body_inertia" for a in addrs):
-        inertia = model.body_inertia
-        s = np.sort(inertia, axis=1)
-        bad = np.flatnonzero(s[:, 0] + s[:, 1] < s[:, 2] * (1 - 1e-9))
-        if bad.size:
-            attempted = inertia[bad[0]].tolist()
-            for a in addrs:  # leave the model as it was
-                a.write(model, previous[a.name])
-            raise ParameterError(
-                f"body_inertia of body {bad[0]}: principal moments {attempted} violate the "
-                "triangle inequality (I1 + I2 >= I3): not a physical body"
-            )
+    problem = inertia_violation(model) if any(a.field == "body_inertia" for a in addrs) else None
+    if problem:
+        for a in addrs:  # leave the model as it was
+            a.write(model, previous[a.name])
+        raise ParameterError(problem)
     if any(a.needs_setconst for a in addrs):
         mujoco.mj_setConst(model, _scratch_data(model))
     return previous
 
 
-def write_unchecked(model: mujoco.MjModel, addresses, values) -> None:
+def inertia_violation(model: mujoco.MjModel) -> str | None:
+    """Why some body's principal moments of inertia are not physical, or None when all are."""
+    moments = np.sort(model.body_inertia, axis=1)
+    bad = np.flatnonzero(moments[:, 0] + moments[:, 1] < moments[:, 2] * (1 - 1e-9))
+    if not bad.size:
+        return None
+    body = int(bad[0])
+    name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body) or f"#{body}"
+    small, mid, large = moments[body]
+    return (
+        f"body_inertia[{name}]: principal moments {model.body_inertia[body].tolist()} violate the "
+        f"triangle inequality (not a physical body): expected the two smaller to sum to at least "
+        f"the largest, got "
+        f"{small:.6g} + {mid:.6g} < {large:.6g}"
+    )
+
+
+def write_unchecked(model: mujoco.MjModel, addresses, values) -> bool:
     """Fast path for optimisers: write one value per address (None entries skipped) and refresh
-    derived constants, without validation or bookkeeping; bounds are the caller's job."""
+    derived constants, without bookkeeping; bounds are the caller's job.
+
+    Returns False when the written values make a body's inertia non-physical (the caller should
+    score that candidate as infeasible; derived constants are then not refreshed).
+    """
     for a, v in zip(addresses, values, strict=True):
         if a is not None:
             a.write(model, v)
+    inertia = any(a is not None and a.field == "body_inertia" for a in addresses)
+    if inertia and inertia_violation(model):
+        return False
     if any(a is not None and a.needs_setconst for a in addresses):
         mujoco.mj_setConst(model, _scratch_data(model))
+    return True
 
 
 @contextlib.contextmanager

@@ -6,6 +6,8 @@ import mujoco
 import numpy as np
 from scipy.signal import savgol_filter
 
+DERIVATIVE_SOURCES = ("auto", "positions", "velocities")
+
 
 def motion_derivatives(
     qpos: np.ndarray,
@@ -54,19 +56,32 @@ def recorded_motion(
     smooth_window: float,
     *,
     qvel_recorded: bool,
+    derivatives: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed (qpos, qvel, qacc) of full-state rows, choosing the derivative source.
 
-    With smoothing and only hinge/slide joints, velocities and accelerations come from the
-    positions (consistent kinematics; recorded velocities are often filtered with lag). Without
-    smoothing, or with free/ball joints, they come from the recorded velocities when present.
+    `derivatives`: "positions" differentiates the recorded positions (consistent kinematics),
+    "velocities" smooths and differentiates the recorded velocities (less noise when positions
+    are quantized; needs recorded velocities). "auto": positions with smoothing and only
+    hinge/slide joints (recorded velocities are often filtered with lag); otherwise the recorded
+    velocities when present.
     """
     scalar = [
         model.jnt_qposadr[j]
         for j in range(model.njnt)
         if model.jnt_type[j] in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
     ]
-    use_qvel = qvel_recorded and (smooth_window == 0 or len(scalar) < model.njnt)
+    if derivatives not in DERIVATIVE_SOURCES:
+        raise ValueError(f"derivatives: expected one of {DERIVATIVE_SOURCES}, got {derivatives!r}")
+    if derivatives == "velocities" and not qvel_recorded:
+        raise ValueError(
+            "derivatives: 'velocities' needs recorded joint velocities (a 'qvel' signal); "
+            "this episode has none: use 'positions' or 'auto'"
+        )
+    if derivatives == "auto":
+        use_qvel = qvel_recorded and (smooth_window == 0 or len(scalar) < model.njnt)
+    else:
+        use_qvel = derivatives == "velocities"
     return motion_derivatives(
         qpos,
         qvel,

@@ -15,7 +15,7 @@ from workbench.physics import values_applied
 from workbench.physics.signal_params import apply_signal_params, split_params
 from workbench.replay.binding import BoundEpisode, bind_episode
 from workbench.replay.forward import Window, control_rows, full_state_rows, simulate_windows
-from workbench.replay.inverse import inverse_forces, recorded_motion
+from workbench.replay.inverse import DERIVATIVE_SOURCES, inverse_forces, recorded_motion
 from workbench.replay.rollout import BatchSimulator
 from workbench.replay.timeline import Alignment, align
 from workbench.replay.trace import MODES, SimTrace
@@ -33,6 +33,8 @@ class ReplaySettings:
       window_stride: windows mode: seconds between window starts.
       smooth_window: inverse/tracking: Savitzky-Golay window [s] for velocities and accelerations
         of the recorded motion; 0 uses raw forward differences with discrete-time inverse dynamics.
+      derivatives: inverse/tracking: where velocities and accelerations come from: "positions",
+        "velocities" (recorded) or "auto" (see `workbench.replay.inverse.recorded_motion`).
       threads: rollout threads (default: the CPUs this process may use).
       budget: max floats of simulated state held per rollout call.
     """
@@ -41,6 +43,7 @@ class ReplaySettings:
     horizons: tuple[float, ...] = (0.1, 0.25, 0.5)
     window_stride: float = 0.05
     smooth_window: float = 0.2
+    derivatives: str = "auto"
     threads: int | None = None
     budget: int = 20_000_000
 
@@ -53,6 +56,10 @@ class ReplaySettings:
             raise ValueError(f"window_stride: expected > 0 s, got {self.window_stride}")
         if self.smooth_window < 0:
             raise ValueError(f"smooth_window: expected >= 0 s, got {self.smooth_window}")
+        if self.derivatives not in DERIVATIVE_SOURCES:
+            raise ValueError(
+                f"derivatives: expected one of {DERIVATIVE_SOURCES}, got {self.derivatives!r}"
+            )
 
 
 Progress = Callable[[int, int], None]
@@ -144,7 +151,13 @@ def _forward(
 def _inverse_rows(model, ep: Episode, al: Alignment, b: BoundEpisode, settings: ReplaySettings):
     qpos, qvel = full_state_rows(model, ep, b)
     qpos, qvel, qacc = recorded_motion(
-        model, qpos, qvel, al.dt, settings.smooth_window, qvel_recorded=b.qvel_index is not None
+        model,
+        qpos,
+        qvel,
+        al.dt,
+        settings.smooth_window,
+        qvel_recorded=b.qvel_index is not None,
+        derivatives=settings.derivatives,
     )
     discrete = settings.smooth_window == 0 and al.substeps == 1
     return qpos, qvel, inverse_forces(model, qpos, qvel, qacc, discrete=discrete)

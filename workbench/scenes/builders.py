@@ -120,15 +120,30 @@ def build_double_pendulum(folder: Path, *, parameters: str) -> mujoco.MjSpec:
     return double_pendulum_spec(read_double_pendulum_parameters(folder / parameters))
 
 
-def build_torque_actuated(folder: Path, *, mjcf: str) -> mujoco.MjSpec:
+def build_torque_actuated(
+    folder: Path, *, mjcf: str, friction_impedance: float | None = None
+) -> mujoco.MjSpec:
     """Load an MJCF and replace its actuators by one joint-torque motor per actuated joint.
 
     The motor keeps the actuator's name and uses its force range as control range.
+    `friction_impedance` (0 < d < 1), when given, makes every joint's dry friction smooth: its
+    friction-loss constraint gets impedance d (`solimp_friction = d d ...`), so the friction force
+    grows linearly with velocity up to `frictionloss` instead of jumping, with a slope set by the
+    joint's `solref_friction[0]` (`dof_solref[<joint>][0]`, larger = smoother; see
+    `smooth_friction_width`). Forward and inverse dynamics use the same law.
     """
     path = folder / mjcf
     if not path.is_file():
         raise SceneError(f"torque_actuated: mjcf: expected an existing file, got {str(path)!r}")
     spec = mujoco.MjSpec.from_file(str(path))
+    if friction_impedance is not None:
+        if not 0 < friction_impedance < 1:
+            raise SceneError(
+                f"torque_actuated: friction_impedance: expected a value in (0, 1), "
+                f"got {friction_impedance}"
+            )
+        for joint in spec.joints:
+            joint.solimp_friction[:2] = friction_impedance
     old = [(a.name, a.target, list(a.forcerange), a.forcelimited) for a in spec.actuators]
     for act in list(spec.actuators):
         spec.delete(act)
