@@ -204,7 +204,7 @@ def test_calibrate_command_on_the_toss_protocol(tmp_path, capsys):
             "--train",
             "0:6",
             "--test",
-            "6:9",
+            "6:12",
             "--popsize",
             "4",
             "--generations",
@@ -222,6 +222,10 @@ def test_calibrate_command_on_the_toss_protocol(tmp_path, capsys):
         "mean_penetration_mm",
         "mean_e_q",
     }
-    assert report["test"] == ["toss_006", "toss_007", "toss_008"]
+    assert report["test"] == [f"toss_{i:03d}" for i in range(6, 12)]
+    for row in report["heldout"].values():  # 6 held-out tosses: enough for an interval
+        lo, hi = row["change_ci95_pct"]
+        assert lo <= hi
+    assert "95% interval of the change" in capsys.readouterr().out
     saved = json.loads((out / "calibration.json").read_text())
     assert saved["settings"]["method"] == "cma" and len(saved["trace"]) == 2

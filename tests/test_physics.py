@@ -81,8 +81,11 @@ def test_invalid_ranges_are_rejected_and_leave_the_model_unchanged(cube):
         set_values(model, {"pair_friction[cube_table][0]": float("nan")})
     with pytest.raises(ParameterError, match="triangle inequality"):
         set_values(model, {"body_inertia[cube]": [1e-3, 1e-4, 1e-4]})
+    with pytest.raises(ParameterError, match='add simple="false" to <body name="cube">'):
+        set_values(model, {"body_ipos[cube][0]": 0.002})
     assert model.body_mass[1] == 0.37
     np.testing.assert_allclose(model.body_inertia[1], [8.1e-4] * 3)
+    np.testing.assert_array_equal(model.body_ipos[1], 0.0)
 
 
 def test_values_file_formats(tmp_path):

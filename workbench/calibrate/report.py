@@ -14,8 +14,9 @@ import numpy as np
 from workbench import plots as wb_plots
 from workbench.calibrate.fit import CalibrationResult, _atomic_write
 from workbench.episode import Episode
+from workbench.metrics.bootstrap import paired_change_ci
 from workbench.metrics.gap import gap_report
-from workbench.protocols.tosses import score_tosses
+from workbench.protocols.tosses import score_tosses, toss_scores
 from workbench.replay import ReplaySettings, SimTrace, replay
 from workbench.scenes.scene import Scene
 
@@ -23,6 +24,24 @@ _PICK = {
     "windows": lambda k: k.startswith("h=") and k.endswith("/mae"),
     "inverse": lambda k: k.endswith("/rmse"),
 }
+
+
+# toss-protocol summary key -> (statistic over tosses, per-toss score)
+_TOSS_SUMMARY = {
+    "median_position_error_pct_width": (np.median, "position_error_pct_width"),
+    "mean_position_error_pct_width": (np.mean, "position_error_pct_width"),
+    "mean_rotation_error_deg": (np.mean, "rotation_error_deg"),
+    "mean_penetration_mm": (np.mean, "penetration_mm"),
+    "mean_e_q": (np.mean, "e_q"),
+}
+
+
+def _per_toss(traces: Sequence[SimTrace]) -> dict[str, tuple[Any, np.ndarray]]:
+    scores = [toss_scores(t) for t in traces]
+    return {
+        key: (statistic, np.array([s[name] for s in scores]))
+        for key, (statistic, name) in _TOSS_SUMMARY.items()
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +71,8 @@ def heldout_comparison(
     objective "windows": windowed k-step errors (mean over episodes) at `horizons`;
     "inverse": per-joint inverse-dynamics torque RMSE and their mean over joints;
     "tosses": the toss protocol's scores (open-loop replays of prepared tosses).
+    Each row has `change_ci95_pct`: a paired bootstrap interval over held-out episodes of the
+    relative change (None with fewer than 5 episodes).
     """
     mode = {"windows": "windows", "inverse": "inverse", "tosses": "open_loop"}[objective]
     settings = ReplaySettings(
@@ -61,29 +82,43 @@ def heldout_comparison(
         smooth_window=smooth_window,
         derivatives=derivatives,
     )
-    runs, traces = [], []
+    runs, per_episode, traces = [], [], []
     for params in (dict(nominal_params or {}), {**(nominal_params or {}), **result.as_params()}):
         tr = replay(scene, episodes, settings, params=params)
         traces.append(tr)
         if objective == "tosses":
             scores = score_tosses(tr)
             runs.append({k: v for k, v in scores.items() if k not in ("n", "diverged")})
+            per_episode.append(_per_toss(tr))
             continue
         rep = gap_report(tr, scene=scene.name, settings={}, horizons=horizons)
         values = {k: v["mean"] for k, v in rep.aggregate.items() if _PICK[mode](k)}
+        episodes_values = {
+            k: (np.mean, np.array([e["metrics"].get(k, np.nan) for e in rep.episodes]))
+            for k in values
+        }
         if mode == "inverse" and values:
             values["mean_over_joints/rmse"] = float(np.mean(list(values.values())))
+            joints = np.stack([v for _, v in episodes_values.values()])
+            episodes_values["mean_over_joints/rmse"] = (np.mean, joints.mean(axis=0))
         runs.append(values)
+        per_episode.append(episodes_values)
     nominal, calibrated = runs
-    table = {
-        k: {
+    table = {}
+    for k, a in nominal.items():
+        if k not in calibrated:
+            continue
+        row = {
             "nominal": a,
             "calibrated": calibrated[k],
             "change_pct": 100.0 * (calibrated[k] - a) / a if a else float("nan"),
+            "change_ci95_pct": None,
         }
-        for k, a in nominal.items()
-        if k in calibrated
-    }
+        if k in per_episode[0] and k in per_episode[1]:
+            statistic, before = per_episode[0][k]
+            ci = paired_change_ci(before, per_episode[1][k][1], statistic)
+            row["change_ci95_pct"] = list(ci) if ci else None
+        table[k] = row
     signal = "qfrc_actuator" if objective == "inverse" else "qpos"
     return HeldOut(table, traces[0], traces[1], signal)
 
@@ -177,10 +212,15 @@ def format_calibration(result: CalibrationResult, table: dict[str, dict[str, flo
         f"({result.evaluations} candidate evaluations)"
     )
     lines += [f"WARNING: {w}" for w in result.warnings]
-    lines.append(f"\n{'held-out metric':<46} {'nominal':>10} {'calibrated':>11} {'change':>8}")
+    lines.append(
+        f"\n{'held-out metric':<46} {'nominal':>10} {'calibrated':>11} {'change':>8}"
+        f"   {'95% interval of the change':>26}"
+    )
     for key, row in table.items():
+        ci = row.get("change_ci95_pct")
+        interval = f"[{ci[0]:+6.1f}%, {ci[1]:+6.1f}%]" if ci else "(too few episodes)"
         lines.append(
             f"{key:<46} {row['nominal']:>10.5g} {row['calibrated']:>11.5g} "
-            f"{row['change_pct']:>7.1f}%"
+            f"{row['change_pct']:>7.1f}%   {interval:>26}"
         )
     return "\n".join(lines)

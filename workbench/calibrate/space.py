@@ -86,7 +86,9 @@ class ParameterSpace:
                 check_signal_param(p.name)
                 out.append(None)
             else:
-                out.append(resolve(model, p.name))
+                address = resolve(model, p.name)
+                address.validate(model, address.read(model))  # e.g. a simple body's CoM
+                out.append(address)
         return out
 
     def nominal(self, model: mujoco.MjModel) -> np.ndarray:

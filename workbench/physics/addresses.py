@@ -95,6 +95,16 @@ class ParameterAddress:
             raise ParameterError(f"parameter {self.name!r}: expected >= 0, got {value}")
         if self.is_integer(model) and np.any(value != np.round(value)):
             raise ParameterError(f"parameter {self.name!r}: expected an integer, got {value}")
+        if self.field in ("body_ipos", "body_iquat"):
+            width = 3 if self.field == "body_ipos" else 4
+            for body in sorted({i // width for i in self.index}):
+                if model.body_simple[body]:
+                    name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body)
+                    raise ParameterError(
+                        f"parameter {self.name!r}: body {name!r} was compiled as a simple body "
+                        "(inertial frame fixed at its joint frame), so its centre of mass cannot "
+                        f'move after compiling; add simple="false" to <body name="{name}"> in the MJCF'
+                    )
         return value
 
     @property
