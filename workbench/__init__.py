@@ -18,7 +18,7 @@ from workbench.io import load_episodes, load_mapping
 from workbench.metrics import GapReport, gap_report
 from workbench.physics import resolve, set_values, values_applied
 from workbench.pipeline import run_gap
-from workbench.replay import ReplaySettings, SimTrace, replay
+from workbench.replay import ReplaySettings, SimTrace, replay, replay_variants
 from workbench.scenes import Binding, Scene, list_scenes, load_scene, scene_from_xml
 
 __version__ = "0.1.0"
@@ -47,6 +47,7 @@ __all__ = [
     "load_mapping",
     "load_scene",
     "replay",
+    "replay_variants",
     "resolve",
     "run_gap",
     "scene_from_xml",

@@ -67,7 +67,25 @@ def main() -> None:
         f"apply+restore 2 values in place {inplace * 1e6:.0f} us vs model copy {copied * 1e6:.0f} us: "
         f"ratio {copied / inplace:.1f}x; one 1,000-step cube replay takes ~{1000 / (steps / fast) * 1e3:.1f} ms"
     )
-    np.random.default_rng(0)
+    # many physics variants: one batched replay_variants call vs one replay call per variant
+    from workbench import replay_variants
+
+    rng = np.random.default_rng(0)
+    variants = [{"pair_friction[cube_table][0]": f} for f in rng.uniform(0.12, 0.25, 16)]
+    settings = ReplaySettings("open_loop")
+    few = eps[:20]
+    t = time.perf_counter()
+    for v in variants:
+        replay(scene, few, settings, params=v)
+    one_by_one = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in replay_variants(scene, few, variants, settings, chunk=16):
+        pass
+    batched = time.perf_counter() - t
+    print(
+        f"{len(variants)} friction variants x {len(few)} tosses: one replay per variant "
+        f"{one_by_one:.2f} s, replay_variants {batched:.2f} s: ratio {one_by_one / batched:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from workbench.replay.rollout import BatchSimulator, initial_states, reference_r
 from workbench.replay.run import ReplaySettings, prepare, replay
 from workbench.replay.timeline import Alignment, align, resample
 from workbench.replay.trace import MODES, SimTrace
+from workbench.replay.variants import replay_variants
 
 __all__ = [
     "MODES",
@@ -20,5 +21,6 @@ __all__ = [
     "prepare",
     "reference_rollout",
     "replay",
+    "replay_variants",
     "resample",
 ]

@@ -7,6 +7,7 @@ sorted by length, packed into batches and run through one `mujoco.rollout` call 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import mujoco
 import numpy as np
@@ -91,6 +92,7 @@ def simulate_windows(
     *,
     budget: int = 20_000_000,
     interpolate: bool = False,
+    models: Sequence[mujoco.MjModel] | None = None,
 ) -> list[WindowResult]:
     """Roll out every window from its recorded state under its (zero-order-held) commands.
 
@@ -103,7 +105,11 @@ def simulate_windows(
       budget: max floats of state output per rollout call (bounds memory).
       interpolate: commands vary linearly between samples (servo references) instead of being
         held (recorded commands, zero-order hold).
+      models: optional per-window model (same sizes as `sim.model`, e.g. physics variants);
+        default: every window runs in `sim.model`.
     """
+    if models is not None and len(models) != len(windows):
+        raise ValueError(f"models: expected one per window ({len(windows)}), got {len(models)}")
     model = sim.model
     substeps = {alignment[w.episode].substeps for w in windows}
     if len(substeps) > 1:
@@ -135,7 +141,8 @@ def simulate_windows(
                 np.empty((len(batch), 0, model.nsensordata)),
             )
         else:
-            out_states, out_sensors = sim.run(init, ctrl, nstep)
+            batch_models = [models[i] for i in batch] if models is not None else None
+            out_states, out_sensors = sim.run(init, ctrl, nstep, models=batch_models)
         for b, i in enumerate(batch):
             L = windows[i].length
             samples = np.concatenate(

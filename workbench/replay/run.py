@@ -99,7 +99,10 @@ def _forward(
     controls,
     progress: Progress | None,
     sensor_signal=None,
+    episode_models: Sequence[mujoco.MjModel] | None = None,
 ) -> list[SimTrace]:
+    """Forward-simulate every window of every episode; `episode_models` optionally gives each
+    episode its own (equally sized) model, e.g. one physics variant per episode copy."""
     states = [full_state_rows(model, ep, b) for ep, b in zip(episodes, bounds, strict=True)]
     windows = [
         w
@@ -124,6 +127,9 @@ def _forward(
                     alignments,
                     budget=settings.budget,
                     interpolate=sensor_signal is not None,
+                    models=None
+                    if episode_models is None
+                    else [episode_models[windows[k].episode] for k in chunk],
                 )
                 for k, r in zip(chunk, out, strict=True):
                     results[k] = r
