@@ -19,7 +19,13 @@ from workbench.episode import Episode
 from workbench.errors import BindingError
 from workbench.physics.addresses import write_unchecked
 from workbench.replay.forward import control_rows, full_state_rows
-from workbench.replay.rollout import BatchSimulator, initial_states, state_slices
+from workbench.replay.rollout import (
+    BatchSimulator,
+    history_length,
+    initial_states,
+    past_controls,
+    state_slices,
+)
 from workbench.replay.run import ReplaySettings, _windows_for, prepare
 from workbench.scenes.scene import Scene
 
@@ -77,7 +83,8 @@ class WindowedObjective(Objective):
             )
         self.substeps = alignments[0].substeps
         self.dt = alignments[0].dt
-        qpos_rows, qvel_rows, ctrl_rows, targets = [], [], [], []
+        qpos_rows, qvel_rows, ctrl_rows, past_rows, targets = [], [], [], [], []
+        history = history_length(self.model)
         qs, vs = state_slices(self.model)
         self._qpos_cols = bounds[0].qpos_index
         self._qvel_cols = (
@@ -101,6 +108,8 @@ class WindowedObjective(Objective):
                 qvel_rows.append(qvel[w.start])
                 if ctrl is not None:
                     ctrl_rows.append(np.repeat(ctrl[sl][:-1], self.substeps, axis=0))
+                    if history:
+                        past_rows.append(past_controls(ctrl, w.start, self.substeps, history))
                 targets.append(
                     np.concatenate(
                         [qpos[sl][1:, self._qpos_cols], qvel[sl][1:, self._qvel_cols]], 1
@@ -109,7 +118,12 @@ class WindowedObjective(Objective):
         if not targets:
             raise BindingError(f"calibration: no window of {horizon} s fits in the episodes")
         self.length = int(round(horizon / self.dt)) + 1
-        self.init = initial_states(self.model, np.array(qpos_rows), np.array(qvel_rows))
+        self.init = initial_states(
+            self.model,
+            np.array(qpos_rows),
+            np.array(qvel_rows),
+            np.array(past_rows) if past_rows else None,
+        )
         self.ctrl = np.array(ctrl_rows) if ctrl_rows else None
         self.targets = np.array(targets)  # (W, L-1, k)
         scale = self.targets.reshape(-1, self.targets.shape[-1]).std(axis=0)

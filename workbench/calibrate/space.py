@@ -87,7 +87,8 @@ class ParameterSpace:
                 out.append(None)
             else:
                 address = resolve(model, p.name)
-                address.validate(model, address.read(model))  # e.g. a simple body's CoM
+                for value in (p.lower, p.upper):  # e.g. a simple body's CoM, a too-long delay
+                    address.validate(model, value)
                 out.append(address)
         return out
 

@@ -33,6 +33,7 @@ _PREFIX_OBJ = {
 _NAME_RE = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_.]*)(?P<rest>(\[[^\]]*\])*)$")
 # fields whose change needs mj_setConst (derived masses, inertias, invweights)
 _NON_NEGATIVE = {
+    "actuator_delay",
     "body_mass",
     "body_inertia",
     "dof_armature",
@@ -95,6 +96,18 @@ class ParameterAddress:
             raise ParameterError(f"parameter {self.name!r}: expected >= 0, got {value}")
         if self.is_integer(model) and np.any(value != np.round(value)):
             raise ParameterError(f"parameter {self.name!r}: expected an integer, got {value}")
+        if self.field == "actuator_delay":
+            for act, delay in zip(self.index, np.broadcast_to(value, len(self.index)), strict=True):
+                samples = int(model.actuator_history[act, 0])
+                longest = (samples - 1) * model.opt.timestep if samples else 0.0
+                if delay > longest + 1e-12:
+                    name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_ACTUATOR, act)
+                    need = int(np.ceil(delay / model.opt.timestep)) + 1
+                    raise ParameterError(
+                        f"parameter {self.name!r}: actuator {name!r} keeps {samples} past commands "
+                        f"(nsample), enough for a delay up to {longest:.6g} s, got {delay:.6g} s; "
+                        f'compile it with nsample="{need}" or more'
+                    )
         if self.field in ("body_ipos", "body_iquat"):
             width = 3 if self.field == "body_ipos" else 4
             for body in sorted({i // width for i in self.index}):

@@ -14,7 +14,13 @@ import numpy as np
 
 from workbench.episode import Episode
 from workbench.replay.binding import BoundEpisode
-from workbench.replay.rollout import BatchSimulator, initial_states, state_slices
+from workbench.replay.rollout import (
+    BatchSimulator,
+    history_length,
+    initial_states,
+    past_controls,
+    state_slices,
+)
 from workbench.replay.timeline import Alignment
 
 
@@ -125,7 +131,18 @@ def simulate_windows(
         nstep = (length - 1) * n
         qpos0 = np.stack([states[windows[i].episode][0][windows[i].start] for i in batch])
         qvel0 = np.stack([states[windows[i].episode][1][windows[i].start] for i in batch])
-        init = initial_states(model, qpos0, qvel0)
+        H = history_length(model)
+        past = None
+        if H and model.nu:
+            past = np.stack(
+                [
+                    past_controls(controls[windows[i].episode], windows[i].start, n, H)
+                    if controls[windows[i].episode] is not None
+                    else np.zeros((H, model.nu))
+                    for i in batch
+                ]
+            )
+        init = initial_states(model, qpos0, qvel0, past)
         ctrl = None
         if model.nu:
             ctrl = np.zeros((len(batch), nstep, model.nu))

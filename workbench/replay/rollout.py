@@ -22,18 +22,54 @@ def default_threads() -> int:
     )
 
 
-def initial_states(model: mujoco.MjModel, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
-    """Full-physics state vectors from (B, nq) qpos and (B, nv) qvel; quaternions normalised."""
+def history_length(model: mujoco.MjModel) -> int:
+    """Longest control history (samples) any actuator of `model` keeps for its `delay`; 0: none."""
+    return int(model.actuator_history[:, 0].max()) if model.nu else 0
+
+
+def initial_states(
+    model: mujoco.MjModel,
+    qpos: np.ndarray,
+    qvel: np.ndarray,
+    past_ctrl: np.ndarray | None = None,
+) -> np.ndarray:
+    """Full-physics state vectors from (B, nq) qpos and (B, nv) qvel; quaternions normalised.
+
+    `past_ctrl`: (B, H, nu) commands at times -H..-1 timesteps before the start, H =
+    `history_length(model)`: they fill the history of actuators with a `delay`, so a delayed
+    actuator starts out applying what was commanded before the window (default: its reset history).
+    """
     data = mujoco.MjData(model)
     size = mujoco.mj_stateSize(model, STATE_SPEC)
     out = np.empty((qpos.shape[0], size))
+    delayed = [a for a in range(model.nu) if model.actuator_history[a, 0] > 0]
+    if past_ctrl is not None and delayed:
+        H = history_length(model)
+        if past_ctrl.shape != (qpos.shape[0], H, model.nu):
+            raise ValueError(
+                f"past_ctrl: expected shape {(qpos.shape[0], H, model.nu)}, got {past_ctrl.shape}"
+            )
     for b in range(qpos.shape[0]):
         mujoco.mj_resetData(model, data)
         data.qpos[:] = qpos[b]
         data.qvel[:] = qvel[b]
         mujoco.mj_normalizeQuat(model, data.qpos)
+        if past_ctrl is not None:
+            for a in delayed:
+                n = int(model.actuator_history[a, 0])
+                times = -model.opt.timestep * np.arange(n, 0, -1, dtype=np.float64)[:, None]
+                values = np.ascontiguousarray(past_ctrl[b, -n:, a : a + 1])
+                mujoco.mj_initCtrlHistory(model, data, a, times, values)
         mujoco.mj_getState(model, data, out[b], STATE_SPEC)
     return out
+
+
+def past_controls(rows: np.ndarray, start: int, substeps: int, length: int) -> np.ndarray:
+    """(length, nu) commands held at the `length` timesteps before sample `start` of (T, nu)
+    recorded rows held for `substeps` steps each; before the recording, its first command."""
+    steps_back = np.arange(length, 0, -1)
+    sample = start - (steps_back + substeps - 1) // substeps
+    return rows[np.clip(sample, 0, rows.shape[0] - 1)]
 
 
 def state_slices(model: mujoco.MjModel) -> tuple[slice, slice]:
