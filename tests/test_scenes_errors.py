@@ -255,6 +255,11 @@ def test_unknown_binding_actuator_and_body(tmp_path):
             "cannot be imported",
         ),
         ('mjcf = "model.xml"\n[binding\n', "invalid TOML"),
+        (
+            'mjcf = "model.xml"\ncommand_history = 0\n[binding]\ntimestep = 0.002\n'
+            'state_joints = ["box"]\n',
+            "command_history: expected a positive integer",
+        ),
     ],
 )
 def test_malformed_scene_toml(tmp_path, toml, pattern):
@@ -371,3 +376,16 @@ def test_bind_missing_signals(inline_scene):
         bind_episode(inline_scene, ep, need_torque=True)
     bound = bind_episode(inline_scene, ep)  # neither needed: binds
     assert bound.ctrl_index is None and bound.qvel_index is None and bound.torque_index is None
+
+
+def test_command_history_lets_actuators_take_a_delay(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "model.xml").write_text(INLINE_XML)
+    (folder / "scene.toml").write_text(
+        'mjcf = "model.xml"\ncommand_history = 25\n[binding]\ntimestep = 0.002\n'
+        'state_joints = ["box"]\n'
+    )
+    model = load_scene(folder).model
+    assert model.nu and np.all(model.actuator_history == [25, 1])  # 25 samples, linear
+    assert np.all(load_scene("double_pendulum").model.actuator_history[:, 0] == 40)

@@ -162,12 +162,32 @@ def load_scene_folder(folder: str | Path) -> Scene:
     else:
         builder = _resolve_builder(doc["builder"], str(path))
         make_spec = functools.partial(builder, folder, **doc.get("builder_args", {}))
+    history = doc.get("command_history")
+    if history is not None:
+        if not isinstance(history, int) or isinstance(history, bool) or history < 1:
+            raise SceneError(
+                f"{path}: command_history: expected a positive integer (past commands each "
+                f"actuator keeps for a delay), got {history!r}"
+            )
+        make_spec = functools.partial(_with_command_history, make_spec, history)
     metadata = {k: v for k, v in doc.items() if k not in ("binding", "builder_args")}
     if "mjcf" in doc:
         metadata["mjcf_path"] = str(folder / doc["mjcf"])
     return scene_from_spec(
         doc.get("name", folder.name), make_spec, binding, folder=folder, metadata=metadata
     )
+
+
+def _with_command_history(make_spec: Callable[[], mujoco.MjSpec], samples: int) -> mujoco.MjSpec:
+    """The spec with every actuator keeping `samples` past commands, linearly interpolated, so
+    `actuator_delay[<actuator>]` can be set (and calibrated) up to (samples - 1) timesteps;
+    actuators that declare their own `nsample` keep it."""
+    spec = make_spec()
+    for actuator in spec.actuators:
+        if actuator.nsample == 0:
+            actuator.nsample = samples
+            actuator.interp = 1  # linear: the delayed command is smooth in the delay
+    return spec
 
 
 def list_scenes() -> dict[str, Path]:
