@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.cli.common import Progress, floats
+from workbench.cli.common import Progress, add_motion_arguments, floats
 from workbench.errors import WorkbenchError
 
 
@@ -34,14 +34,7 @@ def add_calibrate(sub) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--horizon", type=float, default=0.25, help="windows: window length [s]")
     p.add_argument("--stride", type=float, default=0.1, help="windows: seconds between windows")
-    p.add_argument("--smooth", type=float, default=0.2, help="inverse: smoothing window [s]")
-    p.add_argument(
-        "--derivatives",
-        default="auto",
-        choices=("auto", "positions", "velocities"),
-        help="inverse: differentiate recorded positions or recorded velocities (auto: positions "
-        "for hinge/slide-only models)",
-    )
+    add_motion_arguments(p, "inverse")
     p.add_argument("--max-iter", type=int, default=20, help="least squares iterations")
     p.add_argument("--generations", type=int, default=15, help="tosses: CMA-ES generations")
     p.add_argument("--popsize", type=int, default=8, help="tosses: CMA-ES population")

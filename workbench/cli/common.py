@@ -57,3 +57,17 @@ def floats(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated seconds, got {text!r}"
         ) from None
+
+
+def add_motion_arguments(parser, modes: str) -> None:
+    """--smooth and --derivatives: how inverse dynamics reads the recorded motion."""
+    parser.add_argument(
+        "--smooth", type=float, default=0.2, help=f"{modes}: smoothing window [s] (0: raw)"
+    )
+    parser.add_argument(
+        "--derivatives",
+        default="auto",
+        choices=("auto", "positions", "velocities"),  # workbench.replay.inverse
+        help=f"{modes}: differentiate the recorded positions or the recorded velocities "
+        "(auto: positions for hinge/slide-only models)",
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.cli.common import floats, progress_bar
+from workbench.cli.common import add_motion_arguments, floats, progress_bar
 
 
 def add_gap(sub) -> None:
@@ -24,15 +24,7 @@ def add_gap(sub) -> None:
     p.add_argument(
         "--stride", type=float, default=0.05, help="windows: seconds between window starts"
     )
-    p.add_argument(
-        "--smooth", type=float, default=0.2, help="inverse/tracking: smoothing window [s]"
-    )
-    p.add_argument(
-        "--derivatives",
-        default="auto",
-        choices=("auto", "positions", "velocities"),
-        help="inverse/tracking: differentiate recorded positions or recorded velocities",
-    )
+    add_motion_arguments(p, "inverse/tracking")
     p.add_argument("--threads", type=int, help="rollout threads (default: all CPUs)")
     p.add_argument("--plot-episodes", type=int, default=3, help="episodes with overlay plots")
 
