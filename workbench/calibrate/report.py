@@ -46,9 +46,10 @@ def _per_toss(traces: Sequence[SimTrace]) -> dict[str, tuple[Any, np.ndarray]]:
 
 @dataclasses.dataclass(frozen=True)
 class HeldOut:
-    """Held-out comparison: metric -> {nominal, calibrated, change_pct}, and the replays behind it."""
+    """Held-out comparison: metric -> {nominal, calibrated, change_pct, change_ci95_pct ([lo, hi]
+    or None)}, and the replays behind it."""
 
-    table: dict[str, dict[str, float]]
+    table: dict[str, dict[str, Any]]
     nominal: list[SimTrace]
     calibrated: list[SimTrace]
     signal: str
@@ -199,7 +200,7 @@ def write_report(
     return folder / "report.json"
 
 
-def format_calibration(result: CalibrationResult, table: dict[str, dict[str, float]]) -> str:
+def format_calibration(result: CalibrationResult, table: dict[str, dict[str, Any]]) -> str:
     """Parameter table with intervals, warnings, and the held-out comparison."""
     lines = [f"{'parameter':<34} {'nominal':>11} {'calibrated':>11} {'95% interval':>25}"]
     for n, a, b, ci, ok in zip(
