@@ -229,3 +229,33 @@ def test_calibrate_command_on_the_toss_protocol(tmp_path, capsys):
     assert "95% interval of the change" in capsys.readouterr().out
     saved = json.loads((out / "calibration.json").read_text())
     assert saved["settings"]["method"] == "cma" and len(saved["trace"]) == 2
+
+
+def test_cma_skips_non_physical_candidates_and_handles_measurement_parameters():
+    scene, eps = _arm_episodes({"dof_damping[j1]": 0.2}, n=1, T=120)
+
+    def score(traces):
+        return float(
+            np.mean([np.nanmean((t.predicted["qpos"] - t.recorded("qpos")) ** 2) for t in traces])
+        )
+
+    nominal = float(scene.model.body_inertia[2, 0])
+    inertia = ParameterSpace(
+        (
+            Parameter("dof_damping[j1]", 0.01, 1.0, "log"),
+            # only up to ~1.04 x nominal is a physical body (triangle inequality)
+            Parameter("body_inertia[link2][0]", nominal * 0.98, nominal * 1.2, "log"),
+        )
+    )
+    result = calibrate_cma(scene, eps, inertia, score, popsize=6, generations=4, seed=0)
+    assert result.cost_final <= result.cost_start < 1e9
+    set_values(copy.copy(scene.model), result.as_params())  # the answer is physical
+    lead = ParameterSpace(
+        (
+            Parameter("dof_damping[j1]", 0.01, 1.0, "log"),
+            Parameter("delay:ctrl", -0.004, 0.004),
+        )
+    )
+    runs = [calibrate_cma(scene, eps, lead, score, popsize=4, generations=2, seed=1) for _ in "ab"]
+    assert runs[0].values == runs[1].values
+    assert runs[0].cost_final <= runs[0].cost_start

@@ -3,6 +3,7 @@ full-trajectory errors through contact."""
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 
@@ -12,7 +13,9 @@ from workbench.calibrate.fit import CalibrationResult
 from workbench.calibrate.space import ParameterSpace, identifiable_flags
 from workbench.episode import Episode
 from workbench.errors import ParameterError
-from workbench.replay import ReplaySettings, SimTrace, replay
+from workbench.physics import set_values
+from workbench.physics.signal_params import is_signal_param, split_params
+from workbench.replay import ReplaySettings, SimTrace, replay, replay_variants
 from workbench.scenes.scene import Scene
 
 Score = Callable[[list[SimTrace]], float]
@@ -35,7 +38,8 @@ def calibrate_cma(
     """Minimise `score(replay(scene, episodes, params=candidate))` with CMA-ES.
 
     The search runs in normalised coordinates (bounds -> [0, 1], log scale where the parameter says
-    so). Each candidate is applied in place to the scene's compiled model and restored after. The
+    so). A generation's candidates replay together (`replay_variants`: one model copy each,
+    values applied in place); spaces with measurement parameters replay candidate by candidate. The
     result's `stderr` is the spread of CMA-ES's final search distribution (not a posterior), and its
     `distribution` is that Gaussian, which is what a randomization spec needs. Seeded: the same seed
     gives the same result.
@@ -59,18 +63,44 @@ def calibrate_cma(
         return space.from_unit(lo + np.clip(u, 0.0, 1.0) * (hi - lo))
 
     cache: dict[tuple[float, ...], float] = {}
+    physics_only = not any(is_signal_param(n) for n in space.names)
+    scratch = copy.copy(scene.model)
+
+    def feasible(params: dict[str, float]) -> bool:
+        physics, _ = split_params(params)
+        try:
+            set_values(scratch, set_values(scratch, physics))  # validate, then restore
+        except ParameterError:  # e.g. a non-physical inertia: infeasible, not fatal
+            return False
+        return True
+
+    def evaluate_all(candidates: list[np.ndarray]) -> list[float]:
+        """Scores of candidates; new feasible ones replay together (one batched call when every
+        parameter is physics, one replay each otherwise)."""
+        keys = [tuple(np.round(v, 15)) for v in candidates]
+        todo = {}
+        for key, values in zip(keys, candidates, strict=True):
+            if key not in cache and key not in todo:
+                params = space.as_dict(values)
+                if feasible(params):
+                    todo[key] = params
+                else:
+                    cache[key] = 1e9
+        if physics_only and todo:
+            runs = replay_variants(scene, episodes, list(todo.values()), settings, chunk=len(todo))
+        else:
+            runs = (
+                (i, replay(scene, episodes, settings, params=p))
+                for i, p in enumerate(todo.values())
+            )
+        pending = list(todo)
+        for i, traces in runs:
+            value = float(score(traces))
+            cache[pending[i]] = value if math.isfinite(value) else 1e9
+        return [cache[k] for k in keys]
 
     def evaluate(values: np.ndarray) -> float:
-        key = tuple(np.round(values, 15))
-        if key not in cache:
-            try:
-                traces = replay(scene, episodes, settings, params=space.as_dict(values))
-            except ParameterError:  # e.g. a non-physical inertia: infeasible, not fatal
-                value = math.inf
-            else:
-                value = float(score(traces))
-            cache[key] = value if math.isfinite(value) else 1e9
-        return cache[key]
+        return evaluate_all([values])[0]
 
     es = cma.CMAEvolutionStrategy(
         np.clip(to_u(x_start), 0.0, 1.0).tolist(),
@@ -88,7 +118,7 @@ def calibrate_cma(
     cost_start = evaluate(x_start)
     while not es.stop():
         candidates = es.ask()
-        es.tell(candidates, [evaluate(from_u(np.asarray(u))) for u in candidates])
+        es.tell(candidates, evaluate_all([from_u(np.asarray(u)) for u in candidates]))
         best = from_u(np.asarray(es.result.xbest))
         trace.append(
             {
@@ -100,6 +130,8 @@ def calibrate_cma(
         if progress:
             progress(es.countiter, float(es.result.fbest))
     best_u = np.asarray(es.result.xbest)
+    if not es.result.fbest < cost_start:  # nothing beat the start: keep it
+        best_u = np.clip(to_u(x_start), 0.0, 1.0)
     values = from_u(best_u)
     # spread of the final search distribution, mapped to physical units (one-sigma)
     sd_u = es.sigma * np.sqrt(np.diag(es.C))
@@ -123,7 +155,7 @@ def calibrate_cma(
         identifiable=identifiable,
         condition_number=float("nan"),
         cost_start=cost_start,
-        cost_final=float(es.result.fbest),
+        cost_final=float(min(es.result.fbest, cost_start)),
         trace=trace,
         evaluations=len(cache),
         warnings=warnings,
