@@ -46,15 +46,26 @@ _NON_NEGATIVE = {
     "opt.timestep",
 }
 _SETCONST_PREFIXES = ("body_", "dof_armature", "jnt_", "geom_size", "geom_pos", "opt.gravity")
+# fields laid out by address: field -> (address field, count field) of the owning object
+_SEGMENTED = {
+    "flex_stiffness": "flex_stiffnessadr",
+    "flex_bending": "flex_bendingadr",
+}
+SCALE_PREFIX = "scale:"
 
 
 @dataclasses.dataclass(frozen=True)
 class ParameterAddress:
-    """A resolved name: `array` is `model.<field>` (or `model.opt.<field>`), `index` flat indices."""
+    """A resolved name: `array` is `model.<field>` (or `model.opt.<field>`), `index` flat indices.
+
+    With `base` (a `scale:` name) the value is a factor: the elements become base * factor, base
+    being their values when the name was resolved.
+    """
 
     name: str
     field: str
     index: tuple[int, ...]
+    base: tuple[float, ...] | None = None
 
     def array(self, model: mujoco.MjModel) -> np.ndarray:
         if self.field.startswith("opt."):
@@ -63,15 +74,22 @@ class ParameterAddress:
         return getattr(model, self.field)
 
     def read(self, model: mujoco.MjModel) -> np.ndarray:
-        """Current values, (len(index),)."""
+        """Current values, (len(index),); for a `scale:` name, (1,) the current factor."""
         arr = self.array(model)
         if arr is None:
             return np.array([getattr(model.opt, self.field[4:])], dtype=np.float64)
-        return arr.reshape(-1)[list(self.index)].astype(np.float64)
+        values = arr.reshape(-1)[list(self.index)].astype(np.float64)
+        if self.base is not None:
+            base = np.asarray(self.base)
+            k = int(np.argmax(base != 0))
+            return np.array([values[k] / base[k] if base[k] else 1.0])
+        return values
 
     def write(self, model: mujoco.MjModel, values: np.ndarray | float) -> None:
         arr = self.array(model)
         values = np.asarray(values, dtype=np.float64)
+        if self.base is not None:
+            values = np.asarray(self.base) * values.reshape(-1)[0]
         integer = self.is_integer(model)
         if arr is None:
             value = values.reshape(-1)[0]
@@ -92,12 +110,15 @@ class ParameterAddress:
         value = np.asarray(values, dtype=np.float64)
         if not np.all(np.isfinite(value)):
             raise ParameterError(f"parameter {self.name!r}: expected a finite value, got {value}")
-        if self.field in _NON_NEGATIVE and np.any(value < 0):
+        if (self.field in _NON_NEGATIVE or self.base is not None) and np.any(value < 0):
             raise ParameterError(f"parameter {self.name!r}: expected >= 0, got {value}")
         if self.is_integer(model) and np.any(value != np.round(value)):
             raise ParameterError(f"parameter {self.name!r}: expected an integer, got {value}")
+        elements = np.asarray(self.base) * value.reshape(-1)[0] if self.base else value
         if self.field == "actuator_delay":
-            for act, delay in zip(self.index, np.broadcast_to(value, len(self.index)), strict=True):
+            for act, delay in zip(
+                self.index, np.broadcast_to(elements, len(self.index)), strict=True
+            ):
                 samples = int(model.actuator_history[act, 0])
                 longest = (samples - 1) * model.opt.timestep if samples else 0.0
                 if delay > longest + 1e-12:
@@ -134,7 +155,14 @@ def _parse(name: str) -> tuple[str, list[str]]:
 
 
 def resolve(model: mujoco.MjModel, name: str) -> ParameterAddress:
-    """Resolve a parameter name against a model; a wrong name lists the valid ones."""
+    """Resolve a parameter name against a model; a wrong name lists the valid ones.
+
+    `scale:<field>[<object>]` is a factor on all of that object's elements of the field (1 = the
+    model's current values): e.g. `scale:body_inertia[link3]` (keeps the inertia physical),
+    `scale:flex_stiffness[cloth]` (MuJoCo's compiled flex elasticity, linear in Young's modulus).
+    """
+    if name.startswith(SCALE_PREFIX):
+        return _resolve_scale(model, name)
     field, parts = _parse(name)
     if field.startswith("opt."):
         attr = field[4:]
@@ -163,7 +191,13 @@ def resolve(model: mujoco.MjModel, name: str) -> ParameterAddress:
             f"in {sorted(_PREFIX_OBJ)} or opt.<field>"
         )
     arr = getattr(model, field)
-    obj, _ = _PREFIX_OBJ[prefix]
+    obj, count_attr = _PREFIX_OBJ[prefix]
+    if arr.shape[0] != getattr(model, count_attr):
+        raise ParameterError(
+            f"parameter {name!r}: {field} is not one row per {prefix} ({arr.shape[0]} rows, "
+            f"{getattr(model, count_attr)} {prefix} objects: it is laid out by address)"
+            + (f"; scale it with 'scale:{field}[<{prefix}>]'" if field in _SEGMENTED else "")
+        )
     if not parts:
         raise ParameterError(f"parameter {name!r}: expected an object name, e.g. {field}[<name>]")
     oid = mujoco.mj_name2id(model, obj, parts[0])
@@ -199,6 +233,39 @@ def resolve(model: mujoco.MjModel, name: str) -> ParameterAddress:
     return ParameterAddress(name, field, tuple(idx))
 
 
+def _resolve_scale(model: mujoco.MjModel, name: str) -> ParameterAddress:
+    field, parts = _parse(name[len(SCALE_PREFIX) :])
+    if field.startswith("opt.") or len(parts) != 1:
+        raise ParameterError(
+            f"parameter {name!r}: expected 'scale:<object>_<field>[<object name>]', e.g. "
+            "'scale:body_inertia[link3]' or 'scale:flex_stiffness[cloth]'"
+        )
+    if field in _SEGMENTED:
+        prefix = field.split("_", 1)[0]
+        obj, count_attr = _PREFIX_OBJ[prefix]
+        oid = mujoco.mj_name2id(model, obj, parts[0])
+        if oid < 0:
+            valid = [mujoco.mj_id2name(model, obj, i) for i in range(getattr(model, count_attr))]
+            raise ParameterError(
+                f"parameter {name!r}: unknown {prefix} {parts[0]!r}; valid: {name_list(valid)}"
+            )
+        starts = getattr(model, _SEGMENTED[field])
+        size = getattr(model, field).size
+        later = [int(a) for a in starts if a > starts[oid]]
+        index = tuple(range(int(starts[oid]), min(later) if later else size))
+    else:
+        index = resolve(model, f"{field}[{parts[0]}]").index
+    address = ParameterAddress(name, field, index)
+    if address.is_integer(model):
+        raise ParameterError(f"parameter {name!r}: {field} holds integers; it cannot be scaled")
+    base = tuple(float(v) for v in address.read(model))
+    if not any(base):
+        raise ParameterError(
+            f"parameter {name!r}: every element of {field} is 0 here; a factor cannot move it"
+        )
+    return dataclasses.replace(address, base=base)
+
+
 _SCRATCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -210,20 +277,45 @@ def _scratch_data(model: mujoco.MjModel) -> mujoco.MjData:
     return data
 
 
-def set_values(model: mujoco.MjModel, values: Mapping[str, float]) -> dict[str, np.ndarray]:
-    """Write values by name in place; returns the previous values (for restoring).
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """The exact element values behind a `scale:` name, as `set_values` returns them: passing
+    them back restores the elements bit for bit (a factor could not)."""
+
+    values: tuple[float, ...]
+
+
+def set_values(
+    model: mujoco.MjModel, values: Mapping[str, float | Snapshot]
+) -> dict[str, np.ndarray | Snapshot]:
+    """Write values by name in place; returns the previous values (pass them back to restore).
 
     Calls `mj_setConst` when a changed field feeds derived constants (masses, inertias, armature).
     """
-    addrs = [resolve(model, n) for n in values]
-    previous = {a.name: a.read(model) for a in addrs}
-    checked = [a.validate(model, values[a.name]) for a in addrs]  # all checks before any write
+    addrs = []
+    for n in values:
+        a = resolve(model, n)
+        if isinstance(values[n], Snapshot):
+            a = dataclasses.replace(a, base=None)  # absolute element values
+        addrs.append(a)
+    previous = {
+        a.name: Snapshot(tuple(a.array(model).reshape(-1)[list(a.index)].tolist()))
+        if a.base is not None
+        else a.read(model)
+        for a in addrs
+    }
+    raw = {n: (v.values if isinstance(v, Snapshot) else v) for n, v in values.items()}
+    checked = [a.validate(model, raw[a.name]) for a in addrs]  # all checks before any write
     for a, value in zip(addrs, checked, strict=True):
         a.write(model, value)
     problem = inertia_violation(model) if any(a.field == "body_inertia" for a in addrs) else None
     if problem:
         for a in addrs:  # leave the model as it was
-            a.write(model, previous[a.name])
+            before = previous[a.name]
+            if isinstance(before, Snapshot):
+                dataclasses.replace(a, base=None).write(model, np.asarray(before.values))
+            else:
+                a.write(model, before)
         raise ParameterError(problem)
     if any(a.needs_setconst for a in addrs):
         mujoco.mj_setConst(model, _scratch_data(model))
