@@ -259,3 +259,29 @@ def test_cma_skips_non_physical_candidates_and_handles_measurement_parameters():
     runs = [calibrate_cma(scene, eps, lead, score, popsize=4, generations=2, seed=1) for _ in "ab"]
     assert runs[0].values == runs[1].values
     assert runs[0].cost_final <= runs[0].cost_start
+
+
+def test_windows_objective_recovers_an_encoder_offset_with_the_physics():
+    true = {"dof_damping[j1]": 0.12}
+    scene, eps = _arm_episodes(true, n=2, T=300)
+    encoder_zero = 0.05  # the recorded j1 angle reads 0.05 rad high
+    eps = [
+        e.with_signals(
+            qpos=dataclasses.replace(
+                e.signals["qpos"], values=e.signals["qpos"].values + [encoder_zero, 0.0]
+            )
+        )
+        for e in eps
+    ]
+    space = ParameterSpace(
+        (
+            Parameter("dof_damping[j1]", 0.0, 1.0),
+            Parameter("offset:qpos[j1]", -0.2, 0.2),
+        )
+    )
+    result = calibrate(scene, eps, space, horizon=0.1, stride=0.05, start=[0.07, 0.0])
+    np.testing.assert_allclose(result.values, [0.12, encoder_zero], rtol=0.02)
+    (heldout,) = replay(
+        scene, eps[:1], ReplaySettings("windows", horizons=(0.1,)), params=result.as_params()
+    )
+    assert np.nanmax(np.abs(heldout.predicted["qpos"] - heldout.recorded("qpos"))) < 1e-3

@@ -18,6 +18,7 @@ from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
 from workbench.errors import BindingError
 from workbench.physics.addresses import write_unchecked
+from workbench.physics.signal_params import apply_signal_params
 from workbench.replay.forward import control_rows, full_state_rows
 from workbench.replay.rollout import (
     BatchSimulator,
@@ -55,7 +56,9 @@ class WindowedObjective(Objective):
 
     Residual columns: every recorded `qpos` and `qvel` column of the episodes (quaternion elements
     of free joints included), at every sample of every window, divided by that column's standard
-    deviation over the data (so joints and units weigh alike).
+    deviation over the data (so joints and units weigh alike). Measurement parameters
+    (`offset:qpos[<joint>]`, an encoder's zero; `delay:<signal>`) correct the recordings per
+    candidate: its windows start from, are driven by and are compared with corrected signals.
     """
 
     def __init__(
@@ -68,24 +71,38 @@ class WindowedObjective(Objective):
         stride: float = 0.05,
         threads: int | None = None,
     ):
-        settings = ReplaySettings("windows", horizons=(horizon,), window_stride=stride)
-        eps, alignments, bounds = prepare(scene, episodes, settings)
-        if len({a.substeps for a in alignments}) != 1:
-            raise BindingError(
-                "calibration: episodes need one common sample period; resample them first"
-            )
+        self._settings = ReplaySettings("windows", horizons=(horizon,), window_stride=stride)
         self.scene, self.space = scene, space
         self.model = scene.model
         self.addresses = space.resolve(self.model)
-        if any(a is None for a in self.addresses):
+        self._measurement = [i for i, a in enumerate(self.addresses) if a is None]
+        self._episodes = list(episodes)
+        self.init, self.ctrl, self.targets = self._window_arrays(self._episodes)
+        self.length = self.targets.shape[1] + 1
+        scale = self.targets.reshape(-1, self.targets.shape[-1]).std(axis=0)
+        self.scale = np.where(scale > 1e-9, scale, 1.0)
+        self.num_windows = self.targets.shape[0]
+        self._sim = BatchSimulator(self.model, threads=threads)
+        self._copies: list[mujoco.MjModel] = []
+        self.evaluations = 0
+
+    def close(self) -> None:
+        self._sim.close()
+
+    def _window_arrays(self, episodes: Sequence[Episode]):
+        """(W, nstate) initial states, (W, steps, nu) commands or None, (W, L-1, k) targets of
+        every window of the episodes (as recorded, or corrected by measurement parameters)."""
+        settings = self._settings
+        horizon = settings.horizons[0]
+        eps, alignments, bounds = prepare(self.scene, episodes, settings)
+        if len({a.substeps for a in alignments}) != 1:
             raise BindingError(
-                "calibration: delay:/offset: measurement parameters need the 'inverse' objective"
+                "calibration: episodes need one common sample period; resample them first"
             )
         self.substeps = alignments[0].substeps
         self.dt = alignments[0].dt
         qpos_rows, qvel_rows, ctrl_rows, past_rows, targets = [], [], [], [], []
         history = history_length(self.model)
-        qs, vs = state_slices(self.model)
         self._qpos_cols = bounds[0].qpos_index
         self._qvel_cols = (
             bounds[0].qvel_index if bounds[0].qvel_index is not None else np.zeros(0, int)
@@ -117,24 +134,13 @@ class WindowedObjective(Objective):
                 )
         if not targets:
             raise BindingError(f"calibration: no window of {horizon} s fits in the episodes")
-        self.length = int(round(horizon / self.dt)) + 1
-        self.init = initial_states(
+        init = initial_states(
             self.model,
             np.array(qpos_rows),
             np.array(qvel_rows),
             np.array(past_rows) if past_rows else None,
         )
-        self.ctrl = np.array(ctrl_rows) if ctrl_rows else None
-        self.targets = np.array(targets)  # (W, L-1, k)
-        scale = self.targets.reshape(-1, self.targets.shape[-1]).std(axis=0)
-        self.scale = np.where(scale > 1e-9, scale, 1.0)
-        self.num_windows = self.targets.shape[0]
-        self._sim = BatchSimulator(self.model, threads=threads)
-        self._copies: list[mujoco.MjModel] = []
-        self.evaluations = 0
-
-    def close(self) -> None:
-        self._sim.close()
+        return init, (np.array(ctrl_rows) if ctrl_rows else None), np.array(targets)
 
     def _models(self, values: np.ndarray) -> tuple[list[mujoco.MjModel], np.ndarray]:
         """One model per candidate (P, n) with its physics values applied in place, and a (P,)
@@ -155,8 +161,7 @@ class WindowedObjective(Objective):
         P, W = values.shape[0], self.num_windows
         candidates, physical = self._models(values)
         models = [m for m in candidates for _ in range(W)]
-        init = np.tile(self.init, (P, 1))
-        ctrl = np.tile(self.ctrl, (P, 1, 1)) if self.ctrl is not None else None
+        init, ctrl, _ = self._candidate_arrays(values)
         nstep = (self.length - 1) * self.substeps
         states, _ = self._sim.run(init, ctrl, nstep, models=models)
         self.evaluations += P
@@ -169,9 +174,31 @@ class WindowedObjective(Objective):
         out[~physical] = np.nan
         return out
 
+    def _candidate_arrays(self, values: np.ndarray):
+        """Stacked (P*W, ...) initial states and commands and (P, W, L-1, k) targets: the
+        recorded ones, or per candidate corrected by its measurement parameters."""
+        P = values.shape[0]
+        if not self._measurement:
+            ctrl = np.tile(self.ctrl, (P, 1, 1)) if self.ctrl is not None else None
+            return (
+                np.tile(self.init, (P, 1)),
+                ctrl,
+                np.broadcast_to(self.targets, (P, *self.targets.shape)),
+            )
+        arrays = []
+        for row in values:
+            params = {self.space.names[i]: row[i] for i in self._measurement}
+            arrays.append(
+                self._window_arrays([apply_signal_params(e, params) for e in self._episodes])
+            )
+        ctrl = np.concatenate([a[1] for a in arrays]) if self.ctrl is not None else None
+        return np.concatenate([a[0] for a in arrays]), ctrl, np.stack([a[2] for a in arrays])
+
     def residual_values(self, values: np.ndarray) -> np.ndarray:
         """(m, P) residuals for (P, n) physical values; diverged predictions give large residuals."""
+        values = np.atleast_2d(values)
         pred = self.predict(values)
-        res = (pred - self.targets[None]) / self.scale
+        targets = self._candidate_arrays(values)[2] if self._measurement else self.targets[None]
+        res = (pred - targets) / self.scale
         res = np.where(np.isfinite(res), res, 1e3)
         return res.reshape(res.shape[0], -1).T
