@@ -57,6 +57,8 @@ def test_address_laid_out_fields_only_through_a_scale():
         resolve(model, "scale:flex_stiffness[cloth]")
     with pytest.raises(ParameterError, match="expected >= 0"):
         set_values(model, {"scale:flex_stiffness[jelly]": -1.0})
+    with pytest.raises(ParameterError, match="'jelly' has no flex_bending data"):
+        resolve(model, "scale:flex_bending[jelly]")  # a volume: no shell bending
     address = resolve(model, "scale:flex_stiffness[jelly]")
     assert len(address.index) == model.flex_stiffness.size and address.read(model)[0] == 1.0
 

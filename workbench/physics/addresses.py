@@ -46,7 +46,7 @@ _NON_NEGATIVE = {
     "opt.timestep",
 }
 _SETCONST_PREFIXES = ("body_", "dof_armature", "jnt_", "geom_size", "geom_pos", "opt.gravity")
-# fields laid out by address: field -> (address field, count field) of the owning object
+# fields laid out by address rather than one row per object: field -> its start-address field
 _SEGMENTED = {
     "flex_stiffness": "flex_stiffnessadr",
     "flex_bending": "flex_bendingadr",
@@ -114,7 +114,7 @@ class ParameterAddress:
             raise ParameterError(f"parameter {self.name!r}: expected >= 0, got {value}")
         if self.is_integer(model) and np.any(value != np.round(value)):
             raise ParameterError(f"parameter {self.name!r}: expected an integer, got {value}")
-        elements = np.asarray(self.base) * value.reshape(-1)[0] if self.base else value
+        elements = np.asarray(self.base) * value.reshape(-1)[0] if self.base is not None else value
         if self.field == "actuator_delay":
             for act, delay in zip(
                 self.index, np.broadcast_to(elements, len(self.index)), strict=True
@@ -250,6 +250,8 @@ def _resolve_scale(model: mujoco.MjModel, name: str) -> ParameterAddress:
                 f"parameter {name!r}: unknown {prefix} {parts[0]!r}; valid: {name_list(valid)}"
             )
         starts = getattr(model, _SEGMENTED[field])
+        if starts[oid] < 0:
+            raise ParameterError(f"parameter {name!r}: {prefix} {parts[0]!r} has no {field} data")
         size = getattr(model, field).size
         later = [int(a) for a in starts if a > starts[oid]]
         index = tuple(range(int(starts[oid]), min(later) if later else size))
