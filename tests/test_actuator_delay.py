@@ -98,3 +98,17 @@ def test_windows_calibration_recovers_an_actuator_delay():
     )
     result = calibrate(scene, eps, space, horizon=0.1, stride=0.02, start=[0.004, 0.03])
     np.testing.assert_allclose(result.values, [0.007, 0.05], rtol=0.02)
+
+
+def test_delay_variants_batched_equal_one_replay_each():
+    from workbench import replay_variants
+
+    scene = _scene()
+    ctrl = smooth_controls(np.random.default_rng(8), 120, 2)
+    ep = _record(scene.model, ctrl, substeps=2)
+    settings = ReplaySettings("windows", horizons=(0.04,), window_stride=0.02)
+    variants = [{"actuator_delay[m1]": d} for d in (0.0, 0.003, 0.011)]
+    for i, (trace,) in replay_variants(scene, [ep], variants, settings):
+        (alone,) = replay(scene, [ep], settings, params=variants[i])
+        np.testing.assert_allclose(trace.predicted["qpos"], alone.predicted["qpos"], atol=1e-12)
+    assert scene.model.actuator_delay[0] == 0.007  # restored
