@@ -170,3 +170,25 @@ def test_make_scene_builds_the_pendulum_from_another_parameter_file(tmp_path, ca
         == 2
     )
     assert "missing" in capsys.readouterr().err
+
+
+def test_run_gap_takes_measurement_and_scale_parameters(tmp_path):
+    from workbench.errors import ParameterError
+    from workbench.pipeline import run_gap
+
+    common = dict(
+        scene="double_pendulum",
+        settings=workbench.ReplaySettings("inverse"),
+    )
+    data = assets_root() / "data" / "double_pendulum"
+    base = run_gap(data, **common)
+    shifted = run_gap(
+        data,
+        params={"offset:qfrc_actuator[shoulder]": 0.05, "scale:body_mass[link2]": 1.0},
+        **common,
+    )
+    key = "qfrc_actuator/shoulder/mae"
+    assert shifted.aggregate[key]["mean"] != base.aggregate[key]["mean"]
+    assert shifted.settings["params"]["offset:qfrc_actuator[shoulder]"] == 0.05
+    with pytest.raises(ParameterError, match="expected 'delay:<signal>'"):
+        run_gap(data, params={"offset:qfrc_actuator": 0.01}, **common)  # no column

@@ -13,6 +13,7 @@ from workbench.errors import MappingError
 from workbench.io import load_episodes
 from workbench.metrics.gap import GapReport, gap_report
 from workbench.physics import resolve
+from workbench.physics.signal_params import check_signal_param, is_signal_param
 from workbench.replay import ReplaySettings, replay
 from workbench.scenes import Scene, load_scene
 
@@ -50,7 +51,10 @@ def run_gap(
     episodes = load_episodes(recordings, mapping, select=select)
     params = dict(params or {})
     for name in params:  # fail on a wrong name now, not after simulating
-        resolve(scene.model, name)
+        if is_signal_param(name):
+            check_signal_param(name)
+        else:
+            resolve(scene.model, name)
     traces = replay(scene, episodes, settings, params=params, progress=progress)
     record = {
         **dataclasses.asdict(settings),
