@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -11,10 +12,10 @@ import matplotlib.pyplot as plt
 from workbench import plots
 from workbench.errors import MappingError
 from workbench.io import load_episodes
-from workbench.metrics.gap import GapReport, gap_report
+from workbench.metrics.gap import GapReport, episode_entry, report_from_entries
 from workbench.physics import resolve
 from workbench.physics.signal_params import check_signal_param, is_signal_param
-from workbench.replay import ReplaySettings, replay
+from workbench.replay import ReplaySettings, prepare, replay
 from workbench.scenes import Scene, load_scene
 
 Progress = Callable[[int, int], None]
@@ -38,14 +39,21 @@ def run_gap(
     select: str | None = None,
     out: str | Path | None = None,
     plot_episodes: int = 3,
+    plot_traces: int = 500,
+    chunk_episodes: int = 256,
     progress: Progress | None = None,
 ) -> GapReport:
     """Load, bind, replay and measure; write `out/gap.json` and `out/plots/*.png` when `out` is given.
 
     Everything is validated (mapping vs files, episodes vs scene, parameter names) before the
-    first simulation step.
+    first simulation step. Episodes replay `chunk_episodes` at a time and each one's metrics are
+    appended to `out/episodes.jsonl` as it finishes, so memory stays bounded on large datasets:
+    only the first `plot_traces` replays are kept (for the error-over-time plots).
+    `progress` is called with (episodes done, episodes total).
     """
     settings = settings or ReplaySettings()
+    if chunk_episodes < 1:
+        raise ValueError(f"chunk_episodes: expected >= 1, got {chunk_episodes}")
     scene = scene if isinstance(scene, Scene) else load_scene(scene)
     mapping = mapping or scene_mapping(scene)
     episodes = load_episodes(recordings, mapping, select=select)
@@ -55,7 +63,6 @@ def run_gap(
             check_signal_param(name)
         else:
             resolve(scene.model, name)
-    traces = replay(scene, episodes, settings, params=params, progress=progress)
     record = {
         **dataclasses.asdict(settings),
         "recordings": str(recordings),
@@ -63,17 +70,44 @@ def run_gap(
         "episodes": select or "all",
         "params": params,
     }
-    report = gap_report(
-        traces,
-        scene=scene.name,
-        settings=record,
-        horizons=settings.horizons,
-        contact_bodies=scene.binding.contact_bodies,
-    )
+    prepare(scene, episodes, settings)  # every episode binds before anything is written or run
+    stream = None
     if out is not None:
         out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        stream = (out / "episodes.jsonl").open("w")
+    entries, shown = [], []
+
+    def chunk_progress(first: int, size: int) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda done, total: progress(first + (size * done) // max(total, 1), len(episodes))
+
+    try:
+        for first in range(0, len(episodes), chunk_episodes):
+            part = episodes[first : first + chunk_episodes]
+            traces = replay(
+                scene, part, settings, params=params, progress=chunk_progress(first, len(part))
+            )
+            for trace in traces:
+                entry = episode_entry(
+                    trace,
+                    horizons=settings.horizons,
+                    contact_bodies=scene.binding.contact_bodies,
+                )
+                entries.append(entry)
+                if stream is not None:  # one line per episode as it finishes
+                    stream.write(json.dumps(entry, allow_nan=True) + "\n")
+                    stream.flush()
+            shown.extend(traces[: max(0, plot_traces - len(shown))])
+            del traces
+    finally:
+        if stream is not None:
+            stream.close()
+    report = report_from_entries(entries, scene=scene.name, mode=settings.mode, settings=record)
+    if out is not None:
         report.save(out / "gap.json")
-        write_plots(report, traces, out / "plots", episodes=plot_episodes)
+        write_plots(report, shown, out / "plots", episodes=plot_episodes)
     return report
 
 

@@ -60,6 +60,8 @@ def metric_histogram(report: GapReport, key: str, *, bins: int = 30):
     )
     values = values[np.isfinite(values)]
     fig, ax = plt.subplots(figsize=(6, 3.5))
+    if values.size and np.ptp(values) <= 1e-9 * max(1.0, float(np.max(np.abs(values)))):
+        bins = 1  # (nearly) one value: finer bins cannot be made
     ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
     if values.size:
         for stat, style in (("median", "-"), ("p90", "--")):

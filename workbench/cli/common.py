@@ -44,9 +44,9 @@ class Progress:
             self._line()
 
 
-def progress_bar(desc: str) -> tuple[Progress, Callable[[int, int], None]]:
-    """A Progress for replay windows and its (done, total) callback."""
-    bar = Progress(desc, "windows")
+def progress_bar(desc: str, unit: str = "episodes") -> tuple[Progress, Callable[[int, int], None]]:
+    """A Progress and its (done, total) callback."""
+    bar = Progress(desc, unit)
     return bar, lambda done, total: bar.update(done, total)
 
 

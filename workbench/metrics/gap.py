@@ -145,22 +145,45 @@ def gap_report(
     contact_bodies: Sequence[str] = (),
 ) -> GapReport:
     """Metrics of every trace plus their aggregate."""
-    episodes = []
-    for t in traces:
-        metrics = episode_metrics(
-            t, horizons=horizons, thresholds=thresholds, contact_bodies=contact_bodies
-        )
-        episodes.append(
-            {
-                "id": t.episode.id,
-                "alignment": t.alignment.note,
-                "windows": int(t.starts.size),
-                "diverged_windows": int(t.diverged.sum()),
-                "metrics": metrics,
-            }
-        )
-    settings = {**settings, "thresholds": {**DEFAULT_THRESHOLDS, **(thresholds or {})}}
+    episodes = [
+        episode_entry(t, horizons=horizons, thresholds=thresholds, contact_bodies=contact_bodies)
+        for t in traces
+    ]
     mode = traces[0].mode if traces else str(settings.get("mode", ""))
+    return report_from_entries(
+        episodes, scene=scene, mode=mode, settings=settings, thresholds=thresholds
+    )
+
+
+def episode_entry(
+    trace: SimTrace,
+    *,
+    horizons: Sequence[float] = (),
+    thresholds: Mapping[str, float] | None = None,
+    contact_bodies: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One episode's record in a report: id, alignment note, window counts and flat metrics."""
+    return {
+        "id": trace.episode.id,
+        "alignment": trace.alignment.note,
+        "windows": int(trace.starts.size),
+        "diverged_windows": int(trace.diverged.sum()),
+        "metrics": episode_metrics(
+            trace, horizons=horizons, thresholds=thresholds, contact_bodies=contact_bodies
+        ),
+    }
+
+
+def report_from_entries(
+    episodes: Sequence[dict[str, Any]],
+    *,
+    scene: str,
+    mode: str,
+    settings: Mapping[str, Any],
+    thresholds: Mapping[str, float] | None = None,
+) -> GapReport:
+    """A report from per-episode records (e.g. streamed ones), with their aggregate."""
+    settings = {**settings, "thresholds": {**DEFAULT_THRESHOLDS, **(thresholds or {})}}
     return GapReport(
-        scene, mode, dict(settings), episodes, aggregate([e["metrics"] for e in episodes])
+        scene, mode, dict(settings), list(episodes), aggregate([e["metrics"] for e in episodes])
     )
