@@ -212,7 +212,8 @@ def test_run_gap_streams_episodes_in_chunks_with_the_same_results(tmp_path):
         progress=lambda done, total: calls.append((done, total)),
     )
     assert streamed.episodes == whole.episodes and streamed.aggregate == whole.aggregate
-    lines = (tmp_path / "g" / "episodes.jsonl").read_text().splitlines()
+    header, *lines = (tmp_path / "g" / "episodes.jsonl").read_text().splitlines()
+    assert json.loads(header)["run"]["episodes"] == "0:8"
     assert [json.loads(line)["id"] for line in lines] == [e["id"] for e in whole.episodes]
     assert calls[-1] == (8, 8) and all(
         a <= b for (a, _), (b, _) in zip(calls, calls[1:], strict=False)
@@ -230,3 +231,26 @@ def test_metric_histogram_of_nearly_constant_values():
     episodes = [{"id": str(i), "metrics": {"k": v}} for i, v in enumerate(values)]
     fig = metric_histogram(GapReport("s", "open_loop", {}, episodes, {}), "k")
     assert fig.axes[0].patches  # one bar, no error
+
+
+def test_run_gap_resumes_after_a_crash_without_duplicates(tmp_path):
+    from workbench.errors import WorkbenchError
+    from workbench.pipeline import run_gap
+
+    data, out = assets_root() / "data" / "cube_toss", tmp_path / "g"
+    settings = workbench.ReplaySettings("open_loop")
+    kwargs = dict(scene="cube_toss", settings=settings, select="0:8", out=out)
+    whole = run_gap(data, **kwargs)
+    log = out / "episodes.jsonl"
+    header, *lines = log.read_text().splitlines()
+    log.write_text("\n".join([header, *lines[:3], lines[3][:25]]))  # a crash mid-line
+    calls = []
+    resumed = run_gap(
+        data, resume=True, progress=lambda d, t: calls.append((d, t)), chunk_episodes=2, **kwargs
+    )
+    assert resumed.episodes == whole.episodes
+    ids = [json.loads(line)["id"] for line in log.read_text().splitlines()[1:]]
+    assert sorted(ids) == sorted(e["id"] for e in whole.episodes)  # each exactly once
+    assert min(d for d, _ in calls) >= 3  # the 3 finished episodes were not replayed
+    with pytest.raises(WorkbenchError, match=r"other settings \(differing: \['params'\]\)"):
+        run_gap(data, resume=True, params={"pair_friction[cube_table][0]": 0.2}, **kwargs)

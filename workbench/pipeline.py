@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from workbench import plots
-from workbench.errors import MappingError
+from workbench.episode_log import EpisodeLog
+from workbench.errors import MappingError, WorkbenchError
 from workbench.io import load_episodes
 from workbench.metrics.gap import GapReport, episode_entry, report_from_entries
 from workbench.physics import resolve
@@ -41,6 +41,7 @@ def run_gap(
     plot_episodes: int = 3,
     plot_traces: int = 500,
     chunk_episodes: int = 256,
+    resume: bool = False,
     progress: Progress | None = None,
 ) -> GapReport:
     """Load, bind, replay and measure; write `out/gap.json` and `out/plots/*.png` when `out` is given.
@@ -48,7 +49,8 @@ def run_gap(
     Everything is validated (mapping vs files, episodes vs scene, parameter names) before the
     first simulation step. Episodes replay `chunk_episodes` at a time and each one's metrics are
     appended to `out/episodes.jsonl` as it finishes, so memory stays bounded on large datasets:
-    only the first `plot_traces` replays are kept (for the error-over-time plots).
+    only the first `plot_traces` replays are kept (for the error-over-time plots). With `resume`,
+    episodes already in `out/episodes.jsonl` (same settings) are not replayed again.
     `progress` is called with (episodes done, episodes total).
     """
     settings = settings or ReplaySettings()
@@ -71,21 +73,24 @@ def run_gap(
         "params": params,
     }
     prepare(scene, episodes, settings)  # every episode binds before anything is written or run
-    stream = None
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        stream = (out / "episodes.jsonl").open("w")
-    entries, shown = [], []
+    ids = [ep.id for ep in episodes]
+    if resume and len(set(ids)) != len(ids):
+        raise WorkbenchError("resume: episode ids must be unique to know which ones are done")
+    out = Path(out) if out is not None else None
+    log = EpisodeLog(out / "episodes.jsonl", record, resume=resume) if out else None
+    results = dict(log.done) if log else {}
+    todo = [ep for ep in episodes if ep.id not in results]
+    shown = []
 
     def chunk_progress(first: int, size: int) -> Progress | None:
         if progress is None:
             return None
-        return lambda done, total: progress(first + (size * done) // max(total, 1), len(episodes))
+        base = len(episodes) - len(todo) + first
+        return lambda done, total: progress(base + (size * done) // max(total, 1), len(episodes))
 
     try:
-        for first in range(0, len(episodes), chunk_episodes):
-            part = episodes[first : first + chunk_episodes]
+        for first in range(0, len(todo), chunk_episodes):
+            part = todo[first : first + chunk_episodes]
             traces = replay(
                 scene, part, settings, params=params, progress=chunk_progress(first, len(part))
             )
@@ -95,15 +100,15 @@ def run_gap(
                     horizons=settings.horizons,
                     contact_bodies=scene.binding.contact_bodies,
                 )
-                entries.append(entry)
-                if stream is not None:  # one line per episode as it finishes
-                    stream.write(json.dumps(entry, allow_nan=True) + "\n")
-                    stream.flush()
+                results[trace.episode.id] = entry
+                if log is not None:  # one line per episode as it finishes
+                    log.append(entry)
             shown.extend(traces[: max(0, plot_traces - len(shown))])
             del traces
     finally:
-        if stream is not None:
-            stream.close()
+        if log is not None:
+            log.close()
+    entries = [results[i] for i in ids]
     report = report_from_entries(entries, scene=scene.name, mode=settings.mode, settings=record)
     if out is not None:
         report.save(out / "gap.json")

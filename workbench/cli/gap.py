@@ -27,6 +27,11 @@ def add_gap(sub) -> None:
     add_motion_arguments(p, "inverse/tracking")
     p.add_argument("--threads", type=int, help="rollout threads (default: all CPUs)")
     p.add_argument("--plot-episodes", type=int, default=3, help="episodes with overlay plots")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the episodes already in DIR/episodes.jsonl (same settings) and replay the rest",
+    )
 
 
 def cmd_gap(args) -> int:
@@ -54,6 +59,7 @@ def cmd_gap(args) -> int:
             select=args.episodes,
             out=args.out,
             plot_episodes=args.plot_episodes,
+            resume=args.resume,
             progress=progress,
         )
     finally:
