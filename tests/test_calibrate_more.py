@@ -281,6 +281,18 @@ def test_windows_objective_recovers_an_encoder_offset_with_the_physics():
     )
     result = calibrate(scene, eps, space, horizon=0.1, stride=0.05, start=[0.07, 0.0])
     np.testing.assert_allclose(result.values, [0.12, encoder_zero], rtol=0.02)
+    from workbench.calibrate.distribution import fit_spread
+    from workbench.calibrate.objective import WindowedObjective
+
+    objective = WindowedObjective(scene, eps, space, horizon=0.1, stride=0.05)
+    try:  # the spread is judged against the recordings as the fitted offset corrects them
+        spread = fit_spread(objective, np.array(result.values), samples=4, max_evals=8)
+    finally:
+        objective.close()
+    assert np.all(np.isfinite(spread.std))
+    # the no-spread likelihood is at its noise-floor maximum, -0.5 log(2 pi 0.05^2) = 2.07, only
+    # when the windows are compared with the offset-corrected recordings (1.93 uncorrected)
+    assert spread.log_likelihood_no_spread > 2.04
     (heldout,) = replay(
         scene, eps[:1], ReplaySettings("windows", horizons=(0.1,)), params=result.as_params()
     )

@@ -54,6 +54,7 @@ def fit_spread(
     z_mean = space.to_unit(np.asarray(mean, dtype=float))
     eps = np.random.default_rng(seed).standard_normal((samples, len(space.parameters)))
     count = 0
+    targets = objective.targets_for(np.asarray(mean, dtype=float))[0]  # at the fitted measurement
 
     def loglik(std_unit: np.ndarray) -> float:
         nonlocal count
@@ -61,7 +62,7 @@ def fit_spread(
         z = np.clip(z_mean + eps * std_unit, lo, hi)
         values = np.stack([space.from_unit(row) for row in z])
         pred = objective.predict(values)[:, :, -1, :] / objective.scale  # (K, W, k) k-step outcome
-        real = objective.targets[:, -1, :] / objective.scale  # (W, k)
+        real = targets[:, -1, :] / objective.scale  # (W, k)
         var = pred.var(axis=0) + noise**2
         ll = -0.5 * (np.log(2 * np.pi * var) + (real - pred.mean(axis=0)) ** 2 / var)
         return float(np.mean(np.where(np.isfinite(ll), ll, -1e6)))

@@ -37,6 +37,13 @@ class Objective:
 
     space: ParameterSpace
 
+    def targets_for(self, values: np.ndarray) -> np.ndarray:
+        """(P or 1, W, L-1, k) recorded targets as each of (P, n) candidates' measurement
+        parameters correct them (the recorded ones, broadcast, when the space has none)."""
+        if not self._measurement:
+            return self.targets[None]
+        return self._candidate_arrays(np.atleast_2d(values))[2]
+
     def residual_values(self, values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -198,7 +205,6 @@ class WindowedObjective(Objective):
         """(m, P) residuals for (P, n) physical values; diverged predictions give large residuals."""
         values = np.atleast_2d(values)
         pred = self.predict(values)
-        targets = self._candidate_arrays(values)[2] if self._measurement else self.targets[None]
-        res = (pred - targets) / self.scale
+        res = (pred - self.targets_for(values)) / self.scale
         res = np.where(np.isfinite(res), res, 1e3)
         return res.reshape(res.shape[0], -1).T
