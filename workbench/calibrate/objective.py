@@ -37,13 +37,6 @@ class Objective:
 
     space: ParameterSpace
 
-    def targets_for(self, values: np.ndarray) -> np.ndarray:
-        """(P or 1, W, L-1, k) recorded targets as each of (P, n) candidates' measurement
-        parameters correct them (the recorded ones, broadcast, when the space has none)."""
-        if not self._measurement:
-            return self.targets[None]
-        return self._candidate_arrays(np.atleast_2d(values))[2]
-
     def residual_values(self, values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -84,7 +77,17 @@ class WindowedObjective(Objective):
         self.addresses = space.resolve(self.model)
         self._measurement = [i for i, a in enumerate(self.addresses) if a is None]
         self._episodes = list(episodes)
-        self.init, self.ctrl, self.targets = self._window_arrays(self._episodes)
+        eps, alignments, bounds = prepare(scene, self._episodes, self._settings)
+        if len({a.substeps for a in alignments}) != 1:
+            raise BindingError(
+                "calibration: episodes need one common sample period; resample them first"
+            )
+        self.substeps, self.dt = alignments[0].substeps, alignments[0].dt
+        self._qpos_cols = bounds[0].qpos_index
+        self._qvel_cols = (
+            bounds[0].qvel_index if bounds[0].qvel_index is not None else np.zeros(0, int)
+        )
+        self.init, self.ctrl, self.targets = self._window_arrays(eps, alignments, bounds)
         self.length = self.targets.shape[1] + 1
         scale = self.targets.reshape(-1, self.targets.shape[-1]).std(axis=0)
         self.scale = np.where(scale > 1e-9, scale, 1.0)
@@ -96,24 +99,13 @@ class WindowedObjective(Objective):
     def close(self) -> None:
         self._sim.close()
 
-    def _window_arrays(self, episodes: Sequence[Episode]):
+    def _window_arrays(self, eps, alignments, bounds):
         """(W, nstate) initial states, (W, steps, nu) commands or None, (W, L-1, k) targets of
-        every window of the episodes (as recorded, or corrected by measurement parameters)."""
+        every window of prepared episodes (as recorded, or corrected by measurement parameters)."""
         settings = self._settings
         horizon = settings.horizons[0]
-        eps, alignments, bounds = prepare(self.scene, episodes, settings)
-        if len({a.substeps for a in alignments}) != 1:
-            raise BindingError(
-                "calibration: episodes need one common sample period; resample them first"
-            )
-        self.substeps = alignments[0].substeps
-        self.dt = alignments[0].dt
         qpos_rows, qvel_rows, ctrl_rows, past_rows, targets = [], [], [], [], []
         history = history_length(self.model)
-        self._qpos_cols = bounds[0].qpos_index
-        self._qvel_cols = (
-            bounds[0].qvel_index if bounds[0].qvel_index is not None else np.zeros(0, int)
-        )
         for i, (ep, al, b) in enumerate(zip(eps, alignments, bounds, strict=True)):
             if not (
                 np.array_equal(b.qpos_index, self._qpos_cols)
@@ -162,13 +154,14 @@ class WindowedObjective(Objective):
         )
         return self._copies[: values.shape[0]], physical
 
-    def predict(self, values: np.ndarray) -> np.ndarray:
-        """(P, W, L-1, k) predicted qpos/qvel columns for (P, n) physical parameter values."""
+    def predict(self, values: np.ndarray, arrays=None) -> np.ndarray:
+        """(P, W, L-1, k) predicted qpos/qvel columns for (P, n) physical parameter values
+        (`arrays`: their `_candidate_arrays`, when the caller has them already)."""
         values = np.atleast_2d(values)
         P, W = values.shape[0], self.num_windows
         candidates, physical = self._models(values)
         models = [m for m in candidates for _ in range(W)]
-        init, ctrl, _ = self._candidate_arrays(values)
+        init, ctrl, _ = arrays if arrays is not None else self._candidate_arrays(values)
         nstep = (self.length - 1) * self.substeps
         states, _ = self._sim.run(init, ctrl, nstep, models=models)
         self.evaluations += P
@@ -195,16 +188,20 @@ class WindowedObjective(Objective):
         arrays = []
         for row in values:
             params = {self.space.names[i]: row[i] for i in self._measurement}
-            arrays.append(
-                self._window_arrays([apply_signal_params(e, params) for e in self._episodes])
-            )
+            corrected = [apply_signal_params(e, params) for e in self._episodes]
+            arrays.append(self._window_arrays(*prepare(self.scene, corrected, self._settings)))
         ctrl = np.concatenate([a[1] for a in arrays]) if self.ctrl is not None else None
         return np.concatenate([a[0] for a in arrays]), ctrl, np.stack([a[2] for a in arrays])
+
+    def targets_for(self, values: np.ndarray) -> np.ndarray:
+        """(P, W, L-1, k) recorded targets as each of (P, n) candidates' measurement parameters
+        correct them (the recorded ones, broadcast, when the space has none)."""
+        return self._candidate_arrays(np.atleast_2d(values))[2]
 
     def residual_values(self, values: np.ndarray) -> np.ndarray:
         """(m, P) residuals for (P, n) physical values; diverged predictions give large residuals."""
         values = np.atleast_2d(values)
-        pred = self.predict(values)
-        res = (pred - self.targets_for(values)) / self.scale
+        arrays = self._candidate_arrays(values)  # corrected recordings: built once per candidate
+        res = (self.predict(values, arrays) - arrays[2]) / self.scale
         res = np.where(np.isfinite(res), res, 1e3)
         return res.reshape(res.shape[0], -1).T
