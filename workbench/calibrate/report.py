@@ -55,6 +55,13 @@ class HeldOut:
     signal: str
 
 
+def _save(fig, path: Path, *, tight: bool = False) -> None:
+    if tight:
+        fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def heldout_comparison(
     scene: Scene,
     episodes: Sequence[Episode],
@@ -138,14 +145,14 @@ def write_report(
     table = heldout.table
     runs = {"nominal": heldout.nominal, "calibrated": heldout.calibrated}
     if heldout.nominal and heldout.signal in heldout.nominal[0].predicted:
-        fig = wb_plots.compare_error_over_time(runs, heldout.signal)
-        fig.savefig(plots / f"heldout_error_over_time_{heldout.signal}.png", dpi=90)
-        plt.close(fig)
-        fig = wb_plots.compare_overlay({k: v[0] for k, v in runs.items()}, heldout.signal)
-        fig.savefig(
-            plots / f"heldout_overlay_{heldout.nominal[0].episode.id}_{heldout.signal}.png", dpi=90
+        _save(
+            wb_plots.compare_error_over_time(runs, heldout.signal),
+            plots / f"heldout_error_over_time_{heldout.signal}.png",
         )
-        plt.close(fig)
+        _save(
+            wb_plots.compare_overlay({k: v[0] for k, v in runs.items()}, heldout.signal),
+            plots / f"heldout_overlay_{heldout.nominal[0].episode.id}_{heldout.signal}.png",
+        )
     _atomic_write(folder / "report.json", json.dumps({"heldout": table, **(extra or {})}, indent=1))
     keys = list(table)[:24]
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(keys) + 1.2))
@@ -164,9 +171,7 @@ def write_report(
     ax.invert_yaxis()
     ax.set_xlabel("held-out error (lower is better)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(plots / "heldout_nominal_vs_calibrated.png", dpi=90)
-    plt.close(fig)
+    _save(fig, plots / "heldout_nominal_vs_calibrated.png", tight=True)
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(result.names) + 1.2))
     y = np.arange(len(result.names))
     nom = np.array(result.nominal)
@@ -185,18 +190,14 @@ def write_report(
     ax.invert_yaxis()
     ax.set_xlabel("value / |nominal| (nominal 0: absolute value)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(plots / "parameters.png", dpi=90)
-    plt.close(fig)
+    _save(fig, plots / "parameters.png", tight=True)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.semilogy(
         [t["iteration"] for t in result.trace], [t["objective"] for t in result.trace], "o-"
     )
     ax.set_xlabel("iteration / generation")
     ax.set_ylabel("training objective")
-    fig.tight_layout()
-    fig.savefig(plots / "optimizer_trace.png", dpi=90)
-    plt.close(fig)
+    _save(fig, plots / "optimizer_trace.png", tight=True)
     return folder / "report.json"
 
 
