@@ -15,7 +15,8 @@ from workbench.io import load_episodes
 from workbench.metrics.gap import GapReport, episode_entry, report_from_entries
 from workbench.physics import resolve
 from workbench.physics.signal_params import check_signal_param, is_signal_param
-from workbench.replay import ReplaySettings, prepare, replay
+from workbench.replay import ReplaySettings, replay
+from workbench.replay.run import bind_all
 from workbench.scenes import Scene, load_scene
 
 Progress = Callable[[int, int], None]
@@ -72,7 +73,7 @@ def run_gap(
         "episodes": select or "all",
         "params": params,
     }
-    prepare(scene, episodes, settings)  # every episode binds before anything is written or run
+    bind_all(scene, episodes, settings)  # every episode binds before anything is written or run
     ids = [ep.id for ep in episodes]
     if resume and len(set(ids)) != len(ids):
         raise WorkbenchError("resume: episode ids must be unique to know which ones are done")

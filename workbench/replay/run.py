@@ -69,16 +69,25 @@ def prepare(
     scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
 ) -> tuple[list[Episode], list[Alignment], list[BoundEpisode]]:
     """Align every episode and bind it to the scene; raises before anything is simulated."""
-    need_ctrl = settings.mode in ("open_loop", "windows")
-    need_torque = settings.mode == "inverse"
-    aligned, alignments, bounds = [], [], []
+    bounds = bind_all(scene, episodes, settings)
+    aligned, alignments = [], []
     for ep in episodes:
-        bound = bind_episode(scene, ep, need_ctrl=need_ctrl, need_torque=need_torque)
         ep2, al = align(ep, scene.binding.timestep)
         aligned.append(ep2)
         alignments.append(al)
-        bounds.append(bound)
     return aligned, alignments, bounds
+
+
+def bind_all(
+    scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
+) -> list[BoundEpisode]:
+    """Bind every episode's signals to the scene for this mode (no alignment, no simulation);
+    raises BindingError naming the first episode and signal that does not fit."""
+    need_ctrl = settings.mode in ("open_loop", "windows")
+    need_torque = settings.mode == "inverse"
+    return [
+        bind_episode(scene, ep, need_ctrl=need_ctrl, need_torque=need_torque) for ep in episodes
+    ]
 
 
 def _windows_for(ep: Episode, index: int, al: Alignment, settings: ReplaySettings) -> list[Window]:
