@@ -29,6 +29,22 @@ class ParameterError(WorkbenchError, ValueError):
     """A physics parameter name, index or value is invalid."""
 
 
+class SettingsError(WorkbenchError, ValueError):
+    """A run setting (a command-line option or a keyword argument) is out of range or malformed."""
+
+
+class OutputError(WorkbenchError):
+    """The output location cannot be written (a file where a folder is expected, no permission)."""
+
+
+class SimulationDiverged(WorkbenchError):
+    """A simulation went unstable (NaN, MuJoCo's instability reset, energy blow-up)."""
+
+
+class ConfigError(WorkbenchError, ValueError):
+    """A configuration file (parameter space, values file, suite) is malformed."""
+
+
 def name_list(names: Iterable[str], limit: int = 40) -> str:
     """Format valid names for an error message, truncated to `limit` entries."""
     names = [n for n in names if n]
