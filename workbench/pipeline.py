@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import math
+import numbers
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 
-from workbench import plots
-from workbench.episode_log import EpisodeLog
-from workbench.errors import MappingError, WorkbenchError
+from workbench import plots, schema
+from workbench.episode import Episode
+from workbench.episode_log import DIGEST_KEY, EpisodeLog, episode_digest, model_digest
+from workbench.errors import MappingError, ParameterError, SettingsError
 from workbench.io import load_episodes
 from workbench.metrics.gap import GapReport, episode_entry, report_from_entries
-from workbench.physics import resolve
-from workbench.physics.signal_params import check_signal_param, is_signal_param
-from workbench.replay import ReplaySettings, replay
+from workbench.output import atomic_write_text, check_output_folder, staging_folder, swap_in
+from workbench.physics import values_applied
+from workbench.physics.signal_params import apply_signal_params, check_signal_param, split_params
+from workbench.replay import ReplaySettings, SimTrace, replay
 from workbench.replay.run import bind_all
 from workbench.scenes import Scene, load_scene
 
@@ -30,6 +36,53 @@ def scene_mapping(scene: Scene) -> Path:
     return (scene.folder / rel).resolve()
 
 
+def check_params(
+    scene: Scene, episodes: Sequence[Episode], params: Mapping[str, float] | None
+) -> dict[str, float]:
+    """Parameter names and values checked against the model and the episodes, before any run.
+
+    Physics values are validated by writing them into the model and restoring it; measurement
+    parameters (`delay:`, `offset:`) by applying them to every episode.
+    """
+    params = dict(params or {})
+    physics, signal = split_params(params)
+    for name, value in params.items():
+        values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+        if not values or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values
+        ):
+            raise ParameterError(f"parameter {name!r}: expected a finite number, got {value!r}")
+    for name in signal:
+        check_signal_param(name)
+    with values_applied(scene.model, physics):
+        pass
+    for ep in episodes:
+        apply_signal_params(ep, signal)
+    return params
+
+
+def run_record(
+    scene: Scene,
+    settings: ReplaySettings,
+    *,
+    recordings,
+    mapping,
+    select: str | None,
+    params: Mapping[str, float],
+) -> dict:
+    """What a run's results depend on besides the recordings' contents (stored in its log)."""
+    return {
+        **dataclasses.asdict(settings),
+        "recordings": str(recordings),
+        "mapping": str(mapping),
+        "episodes": select or "all",
+        "params": dict(params),
+        "scene": scene.name,
+        "model_sha256": model_digest(scene.model),
+    }
+
+
 def run_gap(
     recordings,
     *,
@@ -40,48 +93,52 @@ def run_gap(
     select: str | None = None,
     out: str | Path | None = None,
     plot_episodes: int = 3,
-    plot_traces: int = 500,
-    chunk_episodes: int = 256,
+    plot_traces: int = 200,
+    chunk_episodes: int = 32,
+    chunk_samples: int = 20_000,
     resume: bool = False,
     progress: Progress | None = None,
 ) -> GapReport:
-    """Load, bind, replay and measure; write `out/gap.json` and `out/plots/*.png` when `out` is given.
+    """Load, bind, replay and measure; write `out/gap.json`, `out/episodes.jsonl` and
+    `out/plots/*.png` when `out` is given.
 
-    Everything is validated (mapping vs files, episodes vs scene, parameter names) before the
-    first simulation step. Episodes replay `chunk_episodes` at a time and each one's metrics are
-    appended to `out/episodes.jsonl` as it finishes, so memory stays bounded on large datasets:
-    only the first `plot_traces` replays are kept (for the error-over-time plots). With `resume`,
-    episodes already in `out/episodes.jsonl` (same settings) are not replayed again.
-    `progress` is called with (episodes done, episodes total).
+    Every input (output folder, scene, mapping vs files, episodes vs scene, parameter names and
+    values, settings) is validated before anything is written or simulated, and a refused or
+    failed run leaves an earlier run's files in `out` untouched. Episodes replay in chunks (at
+    most `chunk_episodes` episodes or about `chunk_samples` samples) and each chunk's metrics are
+    appended to `out/episodes.jsonl.partial` as it finishes, so memory stays bounded; the
+    error-over-time plots use the first `plot_traces` episodes of the selection. With `resume`,
+    results already written for the same settings and unchanged recordings (content digests) are
+    kept and only the rest replay. `progress` is called with (episodes done, episodes total).
     """
     settings = settings or ReplaySettings()
-    if chunk_episodes < 1:
-        raise ValueError(f"chunk_episodes: expected >= 1, got {chunk_episodes}")
+    for option, value in (
+        ("chunk_episodes", chunk_episodes),
+        ("chunk_samples", chunk_samples),
+        ("plot_traces", plot_traces),
+    ):
+        schema.number(value, option, SettingsError, lower=1, integer=True)
+    schema.number(plot_episodes, "plot_episodes", SettingsError, lower=0, integer=True)
+    out = check_output_folder(out) if out is not None else None
     scene = scene if isinstance(scene, Scene) else load_scene(scene)
     mapping = mapping or scene_mapping(scene)
     episodes = load_episodes(recordings, mapping, select=select)
-    params = dict(params or {})
-    for name in params:  # fail on a wrong name now, not after simulating
-        if is_signal_param(name):
-            check_signal_param(name)
-        else:
-            resolve(scene.model, name)
-    record = {
-        **dataclasses.asdict(settings),
-        "recordings": str(recordings),
-        "mapping": str(mapping),
-        "episodes": select or "all",
-        "params": params,
-    }
+    params = check_params(scene, episodes, params)
     bind_all(scene, episodes, settings)  # every episode binds before anything is written or run
     ids = [ep.id for ep in episodes]
-    if resume and len(set(ids)) != len(ids):
-        raise WorkbenchError("resume: episode ids must be unique to know which ones are done")
-    out = Path(out) if out is not None else None
-    log = EpisodeLog(out / "episodes.jsonl", record, resume=resume) if out else None
-    results = dict(log.done) if log else {}
+    if len(set(ids)) != len(ids):
+        raise MappingError("episode ids: expected unique ids to know which results are whose")
+    record = run_record(
+        scene, settings, recordings=recordings, mapping=mapping, select=select, params=params
+    )
+    digests = {ep.id: episode_digest(ep) for ep in episodes}
+    log = (
+        EpisodeLog(out / "episodes.jsonl", record, digests=digests, resume=resume) if out else None
+    )
+    results = {k: _without_digest(v) for k, v in log.done.items()} if log else {}
     todo = [ep for ep in episodes if ep.id not in results]
-    shown = []
+    plotted = set(ids[:plot_traces])
+    kept: dict[str, SimTrace] = {}
 
     def chunk_progress(first: int, size: int) -> Progress | None:
         if progress is None:
@@ -90,31 +147,70 @@ def run_gap(
         return lambda done, total: progress(base + (size * done) // max(total, 1), len(episodes))
 
     try:
-        for first in range(0, len(todo), chunk_episodes):
-            part = todo[first : first + chunk_episodes]
+        first = 0
+        for part in _chunks(todo, chunk_episodes, chunk_samples):
             traces = replay(
                 scene, part, settings, params=params, progress=chunk_progress(first, len(part))
             )
+            first += len(part)
             for trace in traces:
-                entry = episode_entry(
-                    trace,
-                    horizons=settings.horizons,
-                    contact_bodies=scene.binding.contact_bodies,
-                )
+                entry = _entry(trace, scene, settings)
                 results[trace.episode.id] = entry
-                if log is not None:  # one line per episode as it finishes
-                    log.append(entry)
-            shown.extend(traces[: max(0, plot_traces - len(shown))])
+                if log is not None:  # one line per episode, flushed once its chunk finishes
+                    log.append(entry, digests[trace.episode.id])
+                if trace.episode.id in plotted:
+                    kept[trace.episode.id] = trace
             del traces
-    finally:
+        if out is not None:  # plots show the same episodes as a fresh run would
+            missing = [ep for ep in episodes if ep.id in plotted and ep.id not in kept]
+            if missing:
+                kept.update(
+                    (t.episode.id, t) for t in replay(scene, missing, settings, params=params)
+                )
+    except BaseException:
         if log is not None:
             log.close()
-    entries = [results[i] for i in ids]
-    report = report_from_entries(entries, scene=scene.name, mode=settings.mode, settings=record)
+        raise
+    report = report_from_entries(
+        [results[i] for i in ids], scene=scene.name, mode=settings.mode, settings=record
+    )
     if out is not None:
-        report.save(out / "gap.json")
-        write_plots(report, shown, out / "plots", episodes=plot_episodes)
+        shown = [kept[i] for i in ids if i in kept]
+        staged = staging_folder(out / "plots")
+        try:
+            write_plots(report, shown, staged, episodes=plot_episodes)
+            atomic_write_text(out / "gap.json", report.to_json())
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            log.close()
+            raise
+        swap_in(staged, out / "plots")
+        log.finish()
     return report
+
+
+def _entry(trace: SimTrace, scene: Scene, settings: ReplaySettings) -> dict:
+    return episode_entry(
+        trace, horizons=settings.horizons, contact_bodies=scene.binding.contact_bodies
+    )
+
+
+def _without_digest(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != DIGEST_KEY}
+
+
+def _chunks(episodes: Sequence[Episode], most: int, samples: int) -> Iterator[list[Episode]]:
+    """Consecutive groups of at most `most` episodes and about `samples` samples."""
+    part: list[Episode] = []
+    size = 0
+    for ep in episodes:
+        if part and (len(part) >= most or size + ep.num_samples > samples):
+            yield part
+            part, size = [], 0
+        part.append(ep)
+        size += ep.num_samples
+    if part:
+        yield part
 
 
 def write_plots(report: GapReport, traces, folder: Path, *, episodes: int = 3) -> list[Path]:

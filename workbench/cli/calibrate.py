@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from workbench import schema
 from workbench.cli.common import Progress, add_motion_arguments, floats
-from workbench.errors import WorkbenchError
+from workbench.errors import SettingsError
+from workbench.output import check_output_folder
 
 
 def add_calibrate(sub) -> None:
@@ -52,11 +54,44 @@ def add_calibrate(sub) -> None:
     p.add_argument("--threads", type=int)
 
 
+def check_calibrate_args(args) -> None:
+    """Every numeric option in range before anything is loaded, fitted or written."""
+    positive = {"--horizon": args.horizon, "--stride": args.stride}
+    for option, value in positive.items():
+        schema.number(value, option, SettingsError, lower=0, lower_open=True)
+    schema.number(args.smooth, "--smooth", SettingsError, lower=0)
+    counts = {
+        "--max-iter": (args.max_iter, 1),
+        "--generations": (args.generations, 1),
+        "--popsize": (args.popsize, 2),
+        "--spread": (args.spread, 0),
+        "--seed": (args.seed, 0),
+    }
+    if args.threads is not None:
+        counts["--threads"] = (args.threads, 1)
+    for option, (value, least) in counts.items():
+        schema.number(value, option, SettingsError, lower=least, integer=True)
+    if not args.horizons:
+        raise SettingsError("--horizons: expected at least one horizon in seconds, got none")
+    for h in args.horizons:
+        schema.number(h, "--horizons", SettingsError, lower=0, lower_open=True)
+    if args.time_split is not None:
+        schema.number(args.time_split, "--time-split", SettingsError, lower=0, lower_open=True)
+        if not args.time_split < 1:
+            raise SettingsError(
+                f"--time-split: expected a fraction in (0, 1), got {args.time_split}"
+            )
+        if args.test is not None:
+            raise SettingsError(
+                "--test: expected no selector with --time-split (the test part of each "
+                f"--train episode is held out), got {args.test!r}"
+            )
+    check_output_folder(args.out)
+
+
 def _split_in_time(episodes, fraction: float):
     import numpy as np
 
-    if not 0 < fraction < 1:
-        raise WorkbenchError(f"--time-split: expected a fraction in (0, 1), got {fraction}")
     train, test = [], []
     for ep in episodes:
         cut = int(np.searchsorted(ep.times, ep.times[0] + fraction * ep.duration))
@@ -74,6 +109,7 @@ def cmd_calibrate(args) -> int:
     from workbench.protocols import prepare_toss, score_tosses
     from workbench.scenes import load_scene
 
+    check_calibrate_args(args)
     scene = load_scene(args.scene)
     mapping = args.mapping or scene_mapping(scene)
     space = ParameterSpace.load(args.space)
