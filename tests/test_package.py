@@ -254,3 +254,57 @@ def test_run_gap_resumes_after_a_crash_without_duplicates(tmp_path):
     assert min(d for d, _ in calls) >= 3  # the 3 finished episodes were not replayed
     with pytest.raises(WorkbenchError, match=r"other settings \(differing: \['params'\]\)"):
         run_gap(data, resume=True, params={"pair_friction[cube_table][0]": 0.2}, **kwargs)
+
+
+def test_resume_reruns_episodes_whose_recording_changed(tmp_path, monkeypatch):
+    """Results are keyed on the episodes' content: a changed recording is replayed again on resume,
+    unchanged ones are kept, and the report equals a fresh run on the new data."""
+    import shutil
+
+    import numpy as np
+
+    from workbench.pipeline import run_gap
+
+    data = tmp_path / "data"
+    shutil.copytree(assets_root() / "data" / "cube_toss", data)
+    out = tmp_path / "g"
+    kwargs = dict(scene="cube_toss", select="0:4", settings=workbench.ReplaySettings("open_loop"))
+    run_gap(data, out=out, **kwargs)
+    npz = next(data.glob("*.npz"))
+    arrays = dict(np.load(npz))
+    key = next(k for k in arrays if arrays[k].ndim == 2 and arrays[k].dtype.kind == "f")
+    arrays[key][1, :3] += 0.01  # move toss 0's second sample by 1 cm
+    np.savez(npz, **arrays)
+    from workbench import pipeline
+
+    replayed = []
+
+    def counting_replay(scene, episodes, *args, **kw):
+        replayed.append([ep.id for ep in episodes])
+        return workbench.replay(scene, episodes, *args, **kw)
+
+    monkeypatch.setattr(pipeline, "replay", counting_replay)
+    resumed = run_gap(data, out=out, resume=True, **kwargs)
+    first = resumed.episodes[0]["id"]
+    assert replayed[0] == [first]  # the three unchanged tosses were kept (not re-scored)
+    assert replayed[1:] == [[e["id"] for e in resumed.episodes[1:]]]  # replayed for plots only
+    monkeypatch.undo()
+    fresh = run_gap(data, **kwargs)
+    assert resumed.episodes == fresh.episodes
+
+
+def test_resumed_run_plots_the_same_episodes_as_a_fresh_run(tmp_path):
+    from workbench.pipeline import run_gap
+
+    data = assets_root() / "data" / "cube_toss"
+    kwargs = dict(scene="cube_toss", select="0:5", settings=workbench.ReplaySettings("open_loop"))
+    run_gap(data, out=tmp_path / "fresh", **kwargs)
+    out = tmp_path / "resumed"
+    run_gap(data, out=out, **kwargs)
+    log = out / "episodes.jsonl"
+    header, *lines = log.read_text().splitlines()
+    log.write_text("\n".join([header, *lines[3:]]) + "\n")  # the first three are lost
+    run_gap(data, out=out, resume=True, **kwargs)
+    fresh = sorted(p.name for p in (tmp_path / "fresh" / "plots").iterdir())
+    assert sorted(p.name for p in (out / "plots").iterdir()) == fresh
+    assert any(name.startswith("overlay_") for name in fresh)
