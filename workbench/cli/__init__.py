@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from workbench.cli.calibrate import add_calibrate, cmd_calibrate
+from workbench.cli.check import add_check, cmd_check
 from workbench.cli.gap import add_gap, cmd_demo, cmd_gap, cmd_scenes
 from workbench.cli.scene import cmd_make_scene
 from workbench.errors import WorkbenchError
@@ -18,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     add_gap(sub)
     add_calibrate(sub)
+    add_check(sub)
     sub.add_parser("scenes", help="list the bundled scenes")
     make = sub.add_parser(
         "make-scene", help="a scene folder from a builder scene and another parameter file"
@@ -32,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return {
             "gap": cmd_gap,
             "calibrate": cmd_calibrate,
+            "check": cmd_check,
             "scenes": cmd_scenes,
             "make-scene": cmd_make_scene,
             "demo": cmd_demo,
