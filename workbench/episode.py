@@ -114,7 +114,7 @@ class Episode:
             kind = "duplicate" if steps[i] == 0 else "decreasing"
             raise EpisodeError(
                 f"{where}: times: expected strictly increasing, got {kind} time "
-                f"{times[i]!r} -> {times[i + 1]!r} at rows {i}->{i + 1}"
+                f"{float(times[i])!r} -> {float(times[i + 1])!r} at rows {i}->{i + 1}"
             )
         for name, sig in self.signals.items():
             if not isinstance(sig, Signal):

@@ -62,7 +62,7 @@ def check_times(
     if bad.size:
         i = int(bad[0])
         raise EpisodeError(
-            f"{where}: times: expected |t| <= {MAX_ABS_TIME_S:g} s, got {times[i]!r} at row "
+            f"{where}: times: expected |t| <= {MAX_ABS_TIME_S:g} s, got {float(times[i])!r} at row "
             f"{rows[i]} ({source}); check the time column and `time.scale` in {mapping}"
         )
     steps = np.diff(times)
@@ -72,7 +72,7 @@ def check_times(
         kind = "duplicate" if steps[i] == 0 else "decreasing"
         raise EpisodeError(
             f"{where}: times: expected strictly increasing, got {kind} time "
-            f"{times[i]!r} -> {times[i + 1]!r} at rows {rows[i]}->{rows[i + 1]} ({source})"
+            f"{float(times[i])!r} -> {float(times[i + 1])!r} at rows {rows[i]}->{rows[i + 1]} ({source})"
         )
     if times.size < 3 and max_gap_s is None:
         return  # one step: nothing to compare it with
@@ -118,7 +118,7 @@ def check_finite(
     r, c = (int(i) for i in np.argwhere(~finite)[0])
     raw_note = "" if names[c] == columns[c] else f", raw column {columns[c]!r}"
     if np.isfinite(raw[r, c]):
-        raw_note += f", raw value {raw[r, c]!r} overflowed in scale/offset/unit conversion"
+        raw_note += f", raw value {float(raw[r, c])!r} overflowed in scale/offset/unit conversion"
     raise EpisodeError(
         f"{where}: signal {signal!r} column {names[c]!r}: expected finite values, got "
         f"{values[r, c]} at row {rows[r]} (t={times[r]:.6g} s{raw_note})"

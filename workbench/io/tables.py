@@ -36,6 +36,13 @@ class Table:
 
     def column(self, name: str, *, purpose: str) -> np.ndarray:
         """(N,) values of a column; a missing one names the file, the purpose and the valid names."""
+        if name not in self.columns and name in self.extras:
+            extra = self.extras[name]
+            raise MappingError(
+                f"{self.path}: column {name!r} (needed for {purpose}): expected numbers in "
+                f"{self.num_rows} rows, got an array of dtype {extra.dtype} and shape "
+                f"{extra.shape}; columns are {name_list(self.columns)}"
+            )
         if name not in self.columns:
             raise MappingError(
                 f"{self.path}: column {name!r} (needed for {purpose}) not found; "
