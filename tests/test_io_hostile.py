@@ -713,3 +713,11 @@ def test_cli_empty_episodes_exits_2(tmp_path, capsys):
     rc = main([*argv, "--mapping", str(CUBE), "--episodes", "", "--out", str(tmp_path / "o")])
     assert rc == 2
     _names(capsys.readouterr().err, "error: episodes", "empty selection ''", "100 episodes")
+
+
+def test_unit_factor_of_a_hand_built_signal_mapping():
+    from workbench.io import SignalMapping
+
+    sm = SignalMapping("qpos", ("a",), ("a",), (1.0,), (0.0,), unit="m", from_unit="furlong")
+    with pytest.raises(MappingError, match=r"signals.qpos: no conversion 'furlong'->'m'"):
+        _ = sm.unit_factor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -273,9 +274,9 @@ def load_episodes(
         _episode(plan[i][0], mapping, plan[i][1], plan[i][2])
         for i in parse_selection(select, len(plan))
     ]
-    ids = [e.id for e in episodes]
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
+    counts = Counter(e.id for e in episodes)
+    if len(counts) != len(episodes):
+        dup = sorted(i for i, k in counts.items() if k > 1)[:5]
         raise MappingError(
             f"episode ids: expected unique, got duplicates {dup}; set split.id_format"
         )

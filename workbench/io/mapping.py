@@ -85,7 +85,14 @@ class SignalMapping:
     def unit_factor(self) -> float:
         if not self.from_unit or self.from_unit == self.unit:
             return 1.0
-        return UNIT_FACTORS[(self.from_unit, self.unit)]
+        try:
+            return UNIT_FACTORS[(self.from_unit, self.unit)]
+        except KeyError:
+            known = sorted({f"{a}->{b}" for a, b in UNIT_FACTORS})
+            raise MappingError(
+                f"signals.{self.name}: no conversion {self.from_unit!r}->{self.unit!r}; "
+                f"known: {known}"
+            ) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -379,6 +386,7 @@ def parse_mapping(data: Any, *, source: str = "<dict>") -> Mapping:
             f"{source}: table.columns_from: names the columns of table.array, which is not set "
             f"(got columns_from = {table['columns_from']!r})"
         )
+    time, split = _time(data, source), _split(data, source)  # checked in file order
     raw_signals = data.get("signals")
     if not isinstance(raw_signals, dict) or not raw_signals:
         raise MappingError(
@@ -386,8 +394,8 @@ def parse_mapping(data: Any, *, source: str = "<dict>") -> Mapping:
         )
     return Mapping(
         signals=tuple(_signal(name, spec, source) for name, spec in raw_signals.items()),
-        time=_time(data, source),
-        split=_split(data, source),
+        time=time,
+        split=split,
         format=fmt,
         npz_array=_name(table, "array", f"{source}: table"),
         npz_columns_from=_name(table, "columns_from", f"{source}: table"),
