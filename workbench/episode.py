@@ -12,6 +12,16 @@ import numpy as np
 from workbench.errors import EpisodeError
 
 
+def _floats(values: Any, where: str) -> np.ndarray:
+    """A float64 copy of `values`; EpisodeError (not ValueError/TypeError) if not numeric."""
+    try:
+        return np.array(values, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise EpisodeError(
+            f"{where}: expected numbers, got {type(values).__name__} ({exc})"
+        ) from None
+
+
 @dataclasses.dataclass(frozen=True)
 class Signal:
     """One named signal of an episode.
@@ -30,11 +40,16 @@ class Signal:
     frame: str = ""
 
     def __post_init__(self) -> None:
-        values = np.array(self.values, dtype=np.float64, copy=True)
+        values = _floats(self.values, "signal values")
         if values.ndim == 1:
             values = values[:, None]
         if values.ndim != 2:
             raise EpisodeError(f"signal values: expected shape (T, k), got {values.shape}")
+        if isinstance(self.columns, str) or not isinstance(self.columns, (list, tuple, np.ndarray)):
+            raise EpisodeError(
+                f"signal columns: expected a list of names, got "
+                f"{type(self.columns).__name__} {self.columns!r}"
+            )
         columns = tuple(str(c) for c in self.columns)
         if len(columns) != values.shape[1]:
             raise EpisodeError(
@@ -76,8 +91,15 @@ class Episode:
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        times = np.array(self.times, dtype=np.float64, copy=True).reshape(-1)
         where = f"episode {self.id!r}"
+        if not isinstance(self.id, str) or not self.id:
+            raise EpisodeError(f"{where}: id: expected a non-empty string, got {self.id!r}")
+        times = _floats(self.times, f"{where}: times").reshape(-1)
+        for name, value in (("signals", self.signals), ("metadata", self.metadata)):
+            if not isinstance(value, Mapping):
+                raise EpisodeError(
+                    f"{where}: {name}: expected a mapping of names, got {type(value).__name__}"
+                )
         if times.size < 2:
             raise EpisodeError(f"{where}: times: expected at least 2 samples, got {times.size}")
         bad = np.flatnonzero(~np.isfinite(times))
@@ -92,7 +114,7 @@ class Episode:
             kind = "duplicate" if steps[i] == 0 else "decreasing"
             raise EpisodeError(
                 f"{where}: times: expected strictly increasing, got {kind} time "
-                f"{times[i]!r} -> {times[i + 1]!r} at rows {i}->{i + 1}"
+                f"{float(times[i])!r} -> {float(times[i + 1])!r} at rows {i}->{i + 1}"
             )
         for name, sig in self.signals.items():
             if not isinstance(sig, Signal):
@@ -133,7 +155,7 @@ class Episode:
             ) from None
 
     def slice(self, start: int, stop: int) -> Episode:
-        """Rows [start, stop) as a new episode."""
+        """Rows [start, stop) as a new episode (at least 2 rows)."""
         signals = {
             k: dataclasses.replace(s, values=s.values[start:stop]) for k, s in self.signals.items()
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,15 +11,32 @@ import numpy as np
 
 from workbench.episode import Episode, Signal
 from workbench.errors import EpisodeError, MappingError
-from workbench.io.mapping import Mapping, load_mapping
+from workbench.io.checks import check_finite, check_quaternions, check_times
+from workbench.io.mapping import Mapping, SignalMapping, load_mapping
 from workbench.io.tables import FORMATS, Table, read_table
+
+_SELECTOR_HELP = (
+    "selectors like '0:50', '3', '-1' or '0,4,10:20' (Python slices; empty: not allowed)"
+)
 
 
 def recording_files(recordings: str | Path | Sequence[str | Path], mapping: Mapping) -> list[Path]:
     """Expand files, folders (filtered by the mapping's `pattern`) and globs into sorted paths."""
-    items = [recordings] if isinstance(recordings, (str, Path)) else list(recordings)
+    if isinstance(recordings, (str, Path)):
+        items = [recordings]
+    elif isinstance(recordings, (list, tuple)):
+        items = list(recordings)
+    else:
+        raise MappingError(
+            f"recordings: expected a file, folder, glob or a list of them, got "
+            f"{type(recordings).__name__} {recordings!r}"
+        )
+    if not items:
+        raise MappingError("recordings: expected at least one file, folder or glob, got none")
     files: list[Path] = []
     for item in items:
+        if not isinstance(item, (str, Path)) or not str(item):
+            raise MappingError(f"recordings: expected a file, folder or glob, got {item!r}")
         path = Path(item)
         if path.is_dir():
             found = sorted(
@@ -26,12 +45,17 @@ def recording_files(recordings: str | Path | Sequence[str | Path], mapping: Mapp
                 if p.is_file() and p.suffix.lower().lstrip(".") in (*FORMATS, "txt")
             )
             if not found:
-                raise MappingError(f"{path}: no recording files matching {mapping.pattern!r}")
+                raise MappingError(
+                    f"{path}: no recording files matching pattern {mapping.pattern!r} "
+                    f"(from {mapping.source}; extensions {list(FORMATS)} or txt)"
+                )
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            matches = sorted(Path().glob(str(item))) if any(c in str(item) for c in "*?[") else []
+            matches = []
+            if any(c in str(item) for c in "*?["):  # a glob, relative or absolute
+                matches = sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file())
             if not matches:
                 raise MappingError(
                     f"recordings: expected a file, folder or glob, got {str(item)!r}"
@@ -41,9 +65,22 @@ def recording_files(recordings: str | Path | Sequence[str | Path], mapping: Mapp
 
 
 def parse_selection(selector: str | None, n: int) -> list[int]:
-    """Episode indices from "a:b", "a:b:step", "i", "i,j,a:b" (Python slice semantics)."""
-    if selector is None or selector.strip() in ("", ":", "all"):
+    """Episode indices from "a:b", "a:b:step", "i", "i,j,a:b" (Python slice semantics) over `n`
+    episodes; None, ":" and "all" select every episode, an empty string is an error."""
+    if selector is None:
         return list(range(n))
+    if not isinstance(selector, str):
+        raise MappingError(
+            f"episodes: expected {_SELECTOR_HELP} or None for all {n} episodes, got "
+            f"{type(selector).__name__} {selector!r}"
+        )
+    if selector.strip() in (":", "all"):
+        return list(range(n))
+    if not selector.strip():
+        raise MappingError(
+            f"episodes: expected {_SELECTOR_HELP} over {n} episodes, got an empty selection "
+            f"{selector!r} (omit the option, or use ':' or 'all', for every episode)"
+        )
     chosen: list[int] = []
     for part in selector.split(","):
         part = part.strip()
@@ -53,11 +90,15 @@ def parse_selection(selector: str | None, n: int) -> list[int]:
             bits = []
         if not 1 <= len(bits) <= 3 or (len(bits) == 1 and bits[0] is None):
             raise MappingError(
-                f"episodes: expected selectors like '0:50', '3' or '0,4,10:20', got {selector!r}"
+                f"episodes: expected {_SELECTOR_HELP} over {n} episodes, got {selector!r} "
+                f"(bad part {part!r})"
             )
         if len(bits) == 1:
             if not -n <= bits[0] < n:
-                raise MappingError(f"episodes: index {bits[0]} out of range for {n} episodes")
+                raise MappingError(
+                    f"episodes: index {bits[0]} out of range for {n} episodes "
+                    f"(valid: 0..{n - 1} or -{n}..-1), in {selector!r}"
+                )
             chosen.append(bits[0] % n)
         else:
             if len(bits) == 3 and bits[2] == 0:
@@ -68,70 +109,114 @@ def parse_selection(selector: str | None, n: int) -> list[int]:
     return list(dict.fromkeys(chosen))
 
 
+def _episode_id(table: Table, mapping: Mapping, index: int, value: object) -> str:
+    fmt = mapping.split.id_format
+    try:
+        return fmt.format(stem=table.path.stem, index=index, id=value)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise MappingError(
+            f"{table.path}: split.id_format {fmt!r} (from {mapping.source}) cannot format "
+            f"episode {index} with id {value!r}: {exc}"
+        ) from None
+
+
+def _offsets(table: Table, mapping: Mapping) -> np.ndarray:
+    split, n = mapping.split, table.num_rows
+    raw = np.asarray(table.extra(split.offsets_from, purpose="split.offsets_from"))
+    integral = raw.dtype.kind in "iu" or (
+        raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
+    )
+    offsets = raw.astype(np.int64) if integral and raw.size else np.zeros(0, np.int64)
+    if (
+        not integral
+        or offsets.ndim != 1
+        or offsets.size < 2
+        or offsets[0] != 0
+        or offsets[-1] != n
+        or np.any(np.diff(offsets) <= 0)
+    ):
+        flat = raw.reshape(-1)
+        raise MappingError(
+            f"{table.path}: split offsets {split.offsets_from!r}: expected increasing integers "
+            f"from 0 to {n} rows, got {flat[:3]}...{flat[-3:]} (dtype {raw.dtype}, shape "
+            f"{raw.shape})"
+        )
+    return offsets
+
+
 def _row_ranges(table: Table, mapping: Mapping) -> list[tuple[str, np.ndarray]]:
     """(episode id, row indices) for each episode of one table."""
-    split, stem, n = mapping.split, table.path.stem, table.num_rows
+    split, n = mapping.split, table.num_rows
     if split.offsets_from:
-        offsets = np.asarray(table.extra(split.offsets_from, purpose="split.offsets_from"), int)
-        if (
-            offsets.ndim != 1
-            or offsets.size < 2
-            or offsets[0] != 0
-            or offsets[-1] != n
-            or np.any(np.diff(offsets) <= 0)
-        ):
-            raise MappingError(
-                f"{table.path}: split offsets {split.offsets_from!r}: expected increasing values "
-                f"from 0 to {n} rows, got {offsets[:3]}...{offsets[-3:]} (len {offsets.size})"
-            )
+        offsets = _offsets(table, mapping)
         ids = (
-            np.asarray(table.extra(split.ids_from, purpose="split.ids_from"))
+            np.asarray(table.extra(split.ids_from, purpose="split.ids_from")).reshape(-1)
             if split.ids_from
             else np.arange(offsets.size - 1)
         )
         if ids.size != offsets.size - 1:
             raise MappingError(
-                f"{table.path}: split ids: expected {offsets.size - 1}, got {ids.size}"
+                f"{table.path}: split ids {split.ids_from!r}: expected {offsets.size - 1} "
+                f"(one per episode), got {ids.size}"
             )
         return [
-            (
-                split.id_format.format(stem=stem, index=i, id=ids[i].item()),
-                np.arange(offsets[i], offsets[i + 1]),
-            )
+            (_episode_id(table, mapping, i, ids[i].item()), np.arange(offsets[i], offsets[i + 1]))
             for i in range(ids.size)
         ]
     if split.column:
         key = table.column(split.column, purpose="split.column")
+        bad = np.flatnonzero(~np.isfinite(key))
+        if bad.size:
+            raise EpisodeError(
+                f"{table.path}: split column {split.column!r}: expected finite values, got "
+                f"{key[bad[0]]} at row {bad[0]}"
+            )
         out = []
         for i, value in enumerate(dict.fromkeys(key.tolist())):
             vid = int(value) if float(value).is_integer() else value
-            out.append(
-                (split.id_format.format(stem=stem, index=i, id=vid), np.flatnonzero(key == value))
-            )
+            out.append((_episode_id(table, mapping, i, vid), np.flatnonzero(key == value)))
         return out
-    return [(stem, np.arange(n))]
+    return [(table.path.stem, np.arange(n))]
+
+
+def _times(table: Table, mapping: Mapping, rows: np.ndarray, where: str) -> np.ndarray:
+    """(T,) seconds of an episode's rows, checked (finite, bounded, increasing, no jumps)."""
+    tm = mapping.time
+    if tm.column is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            times = table.column(tm.column, purpose="time")[rows] * tm.scale
+        source = f"column {tm.column!r}" + (f" * {tm.scale:g}" if tm.scale != 1.0 else "")
+    else:
+        times = np.arange(rows.size) / tm.rate_hz
+        source = f"rate_hz = {tm.rate_hz:g}"
+    check_times(
+        times, rows, where=where, source=source, max_gap_s=tm.max_gap_s, mapping=mapping.source
+    )
+    return times
+
+
+def _signal(
+    table: Table, sm: SignalMapping, rows: np.ndarray, times: np.ndarray, where: str
+) -> Signal:
+    """One converted signal, checked (finite values, unit-norm quaternions)."""
+    raw = np.stack([table.column(c, purpose=f"signal {sm.name!r}")[rows] for c in sm.columns], 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = (raw * np.asarray(sm.scale) + np.asarray(sm.offset)) * sm.unit_factor
+    kw = {"where": where, "signal": sm.name}
+    check_finite(values, raw, rows, times, names=sm.names, columns=sm.columns, **kw)
+    if sm.quat_xyzw:  # reorder x, y, z, w -> w, x, y, z in place of the same columns
+        x, y, z, w = sm.quat_xyzw
+        values[:, [x, y, z, w]] = values[:, [w, x, y, z]]
+        check_quaternions(values, sm.quat_xyzw, rows, times, columns=sm.columns, **kw)
+    return Signal(values, sm.names, sm.unit, sm.frame)
 
 
 def _episode(table: Table, mapping: Mapping, episode_id: str, rows: np.ndarray) -> Episode:
+    where = f"{table.path}: episode {episode_id!r}"
     if rows.size < 2:
-        raise EpisodeError(
-            f"{table.path}: episode {episode_id!r}: expected at least 2 samples, got {rows.size}"
-        )
-    if mapping.time.column is not None:
-        times = table.column(mapping.time.column, purpose="time")[rows] * mapping.time.scale
-    else:
-        times = np.arange(rows.size) / mapping.time.rate_hz
-    signals = {}
-    for sm in mapping.signals:
-        raw = np.stack(
-            [table.column(c, purpose=f"signal {sm.name!r}")[rows] for c in sm.columns], 1
-        )
-        values = (raw * np.asarray(sm.scale) + np.asarray(sm.offset)) * sm.unit_factor
-        names = list(sm.names)
-        if sm.quat_xyzw:  # reorder x, y, z, w -> w, x, y, z in place of the same columns
-            x, y, z, w = sm.quat_xyzw
-            values[:, [x, y, z, w]] = values[:, [w, x, y, z]]
-        signals[sm.name] = Signal(values, tuple(names), sm.unit, sm.frame)
+        raise EpisodeError(f"{where}: expected at least 2 samples, got {rows.size}")
+    times = _times(table, mapping, rows, where)
+    signals = {sm.name: _signal(table, sm, rows, times, where) for sm in mapping.signals}
     metadata = {
         **mapping.metadata,
         "file": str(table.path),
@@ -155,28 +240,43 @@ def load_episodes(
     Args:
       recordings: a file, a folder (files matching the mapping's `pattern`) or a list of them.
       mapping: a Mapping or the path of a mapping TOML file.
-      select: optional episode selector over all episodes in file order, e.g. "0:50".
+      select: optional episode selector over all episodes in file order, e.g. "0:50";
+        None selects all, an empty string is an error.
     Raises:
-      MappingError: a column, key or file the mapping needs is missing or malformed.
-      EpisodeError: NaN/Inf values, non-monotonic or duplicate time.
+      MappingError: a column, key or file the mapping needs is missing or malformed; a corrupt
+        file; a bad selector.
+      EpisodeError: NaN/Inf values, a non-monotonic, duplicate, implausible or jumping time
+        axis, a quaternion off unit norm.
     """
     if not isinstance(mapping, Mapping):
+        if not isinstance(mapping, (str, Path)):
+            raise MappingError(
+                f"mapping: expected a Mapping or the path of a TOML file, got "
+                f"{type(mapping).__name__} {mapping!r}"
+            )
         mapping = load_mapping(mapping)
     plan = []
     for path in recording_files(recordings, mapping):
         table = read_table(
             path, fmt=mapping.format, array=mapping.npz_array, columns_from=mapping.npz_columns_from
         )
+        if table.num_rows == 0:
+            raise EpisodeError(
+                f"{path}: expected data rows, got none (columns {list(table.columns)[:10]})"
+            )
         for sm in mapping.signals:  # fail on a missing column before splitting anything
             for c in sm.columns:
                 table.column(c, purpose=f"signal {sm.name!r}")
+        if mapping.time.column is not None:
+            table.column(mapping.time.column, purpose="time")
         plan.extend((table, eid, rows) for eid, rows in _row_ranges(table, mapping))
     episodes = [
-        _episode(*plan[i][:1], mapping, *plan[i][1:]) for i in parse_selection(select, len(plan))
+        _episode(plan[i][0], mapping, plan[i][1], plan[i][2])
+        for i in parse_selection(select, len(plan))
     ]
-    ids = [e.id for e in episodes]
-    if len(set(ids)) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
+    counts = Counter(e.id for e in episodes)
+    if len(counts) != len(episodes):
+        dup = sorted(i for i, k in counts.items() if k > 1)[:5]
         raise MappingError(
             f"episode ids: expected unique, got duplicates {dup}; set split.id_format"
         )

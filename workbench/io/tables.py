@@ -36,6 +36,13 @@ class Table:
 
     def column(self, name: str, *, purpose: str) -> np.ndarray:
         """(N,) values of a column; a missing one names the file, the purpose and the valid names."""
+        if name not in self.columns and name in self.extras:
+            extra = self.extras[name]
+            raise MappingError(
+                f"{self.path}: column {name!r} (needed for {purpose}): expected numbers in "
+                f"{self.num_rows} rows, got an array of dtype {extra.dtype} and shape "
+                f"{extra.shape}; columns are {name_list(self.columns)}"
+            )
         if name not in self.columns:
             raise MappingError(
                 f"{self.path}: column {name!r} (needed for {purpose}) not found; "
@@ -114,14 +121,41 @@ def _numeric(path: Path, name: str, values) -> np.ndarray:
         raise
 
 
+def _ragged_row(path: Path, delimiter: str) -> str:
+    """Where a delimited file's rows stop matching its header's field count ('' if nowhere)."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = next(reader, [])
+            for row, fields in enumerate(reader):
+                if fields and len(fields) != len(header):
+                    return (
+                        f"row {row} (line {reader.line_num}): expected {len(header)} fields "
+                        f"(as the header), got {len(fields)}: {delimiter.join(fields)[:80]!r}"
+                    )
+    except (UnicodeDecodeError, csv.Error) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
 def _read_delimited(path: Path, delimiter: str) -> Table:
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    table = pacsv.read_csv(
-        path,
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
-    )
+    if path.stat().st_size == 0:
+        raise MappingError(f"{path}: expected a header row and data rows, got an empty file")
+    try:
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        where = _ragged_row(path, delimiter) or str(exc)
+        kind = "csv" if delimiter == "," else "tsv"
+        raise MappingError(f"{path}: cannot read as {kind}: {where}") from None
     header = [c.strip() for c in table.column_names]
     if len(set(header)) != len(header):
         raise MappingError(f"{path}: header: expected unique column names, got {header}")
@@ -139,7 +173,15 @@ def _read_parquet(path: Path) -> Table:
     for name, col in zip(table.column_names, table.columns, strict=True):
         arr = col.to_numpy(zero_copy_only=False)
         if arr.dtype == object and arr.size and np.ndim(arr[0]) == 1:  # list column -> name[i]
-            stacked = np.stack([np.asarray(a, dtype=np.float64) for a in arr])
+            width = len(arr[0])
+            for row, a in enumerate(arr):
+                if a is None or np.ndim(a) != 1 or len(a) != width:
+                    got = "null" if a is None else f"{np.size(a)} values"
+                    raise MappingError(
+                        f"{path}: list column {name!r} row {row}: expected {width} values "
+                        f"(as row 0), got {got}"
+                    )
+            stacked = np.stack([_numeric(path, name, a) for a in arr])
             for i in range(stacked.shape[1]):
                 cols[f"{name}[{i}]"] = stacked[:, i]
         else:
