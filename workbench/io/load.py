@@ -144,7 +144,7 @@ def _offsets(table: Table, mapping: Mapping) -> np.ndarray:
     return offsets
 
 
-def _row_ranges(table: Table, mapping: Mapping) -> list[tuple[str, np.ndarray]]:
+def row_ranges(table: Table, mapping: Mapping) -> list[tuple[str, np.ndarray]]:
     """(episode id, row indices) for each episode of one table."""
     split, n = mapping.split, table.num_rows
     if split.offsets_from:
@@ -269,7 +269,7 @@ def load_episodes(
                 table.column(c, purpose=f"signal {sm.name!r}")
         if mapping.time.column is not None:
             table.column(mapping.time.column, purpose="time")
-        plan.extend((table, eid, rows) for eid, rows in _row_ranges(table, mapping))
+        plan.extend((table, eid, rows) for eid, rows in row_ranges(table, mapping))
     episodes = [
         _episode(plan[i][0], mapping, plan[i][1], plan[i][2])
         for i in parse_selection(select, len(plan))
