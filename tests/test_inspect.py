@@ -96,7 +96,7 @@ def test_joint_limit_and_actuator_range_violations_with_a_scene(tmp_path):
     scene = load_scene("panda")
     lo, hi = scene.model.jnt_range[3]  # joint4
     t = np.arange(0, 1, 0.001)
-    q = np.zeros((t.size, 7)) + 0.5 * (lo + hi)
+    q = np.zeros((t.size, 7)) + scene.model.jnt_range.mean(axis=1)  # every joint mid-range
     q[100:200, 3] = hi + 0.2
     from workbench.io.raw import RawEpisode, RawSignal
 

@@ -116,15 +116,8 @@ def _scene_flags(ep: RawEpisode, model: mujoco.MjModel) -> list[Flag]:
         sig = ep.signals["qpos"]
         for j, col in enumerate(sig.columns):
             jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, col)
-            if (
-                jid >= 0
-                and model.jnt_limited[jid]
-                and model.jnt_type[jid]
-                in (
-                    mujoco.mjtJoint.mjJNT_HINGE,
-                    mujoco.mjtJoint.mjJNT_SLIDE,
-                )
-            ):
+            scalar = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+            if jid >= 0 and model.jnt_limited[jid] and int(model.jnt_type[jid]) in scalar:
                 lo, hi = model.jnt_range[jid]
                 flags += checks.range_violations(
                     t, sig.values[:, j], lo, hi, signal="qpos", column=col, what="joint_limit"
