@@ -6,8 +6,6 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from workbench import plots
 from workbench.episode_log import EpisodeLog
 from workbench.errors import MappingError, WorkbenchError
@@ -125,7 +123,6 @@ def write_plots(report: GapReport, traces, folder: Path, *, episodes: int = 3) -
     def save(fig, name: str) -> None:
         path = folder / name
         fig.savefig(path, dpi=90)
-        plt.close(fig)
         written.append(path)
 
     signals = list(traces[0].predicted) if traces else []
