@@ -105,6 +105,17 @@ def smooth_controls(rng: np.random.Generator, T: int, nu: int, scale: float = 2.
     return scale * np.sin(2 * np.pi * freq * t + phase) + 0.3 * scale
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _mujoco_log_outside_the_checkout(tmp_path_factory):
+    """MuJoCo appends every warning (e.g. "Nan, Inf or huge value in QVEL", from the divergence
+    tests) to MUJOCO_LOG.TXT in the working folder: the tests run from a scratch folder, so none
+    lands in the checkout. Tests use absolute paths (or chdir and back, like test_readme)."""
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(here)
+
+
 @pytest.fixture
 def arm():
     return arm_scene()

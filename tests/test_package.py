@@ -308,3 +308,65 @@ def test_resumed_run_plots_the_same_episodes_as_a_fresh_run(tmp_path):
     fresh = sorted(p.name for p in (tmp_path / "fresh" / "plots").iterdir())
     assert sorted(p.name for p in (out / "plots").iterdir()) == fresh
     assert any(name.startswith("overlay_") for name in fresh)
+
+
+# --- import workbench is light and leaves matplotlib alone ----------------------------------------
+
+_ALL_SUBMODULES = """
+import importlib, pkgutil, workbench
+for info in pkgutil.walk_packages(workbench.__path__, "workbench."):
+    if not info.name.endswith("__main__"):
+        importlib.import_module(info.name)
+"""
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**clean, **env}
+    )
+
+
+def test_import_workbench_loads_no_heavy_module():
+    result = _python(
+        "import sys, workbench\n"
+        "heavy = ('matplotlib', 'scipy', 'mujoco', 'dm_control')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_no_module_imports_pyplot_or_sets_the_backend(tmp_path):
+    # every submodule imported and a figure drawn and saved: pyplot never loads, and the backend
+    # matplotlib would pick (unset here: its auto-selection) is the same before and after
+    png = tmp_path / "h.png"
+    code = (
+        "import sys, matplotlib\n"
+        "before = dict.__getitem__(matplotlib.rcParams, 'backend')\n"
+        + _ALL_SUBMODULES
+        + "from workbench.metrics.gap import GapReport\n"
+        "from workbench.plots import metric_histogram\n"
+        "eps = [{'id': str(i), 'metrics': {'k': float(i)}} for i in range(5)]\n"
+        f"metric_histogram(GapReport('s', 'open_loop', {{}}, eps, {{}}), 'k').savefig({str(png)!r})\n"
+        "after = dict.__getitem__(matplotlib.rcParams, 'backend')\n"
+        "print('matplotlib.pyplot' in sys.modules, before == after, repr(after))"
+    )
+    result = _python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == ["False", "True"], result.stdout
+    assert png.stat().st_size > 1000
+
+
+def test_lazy_names_resolve_like_eager_imports():
+    from workbench.calibrate import fit
+    from workbench.replay import run
+
+    # the import system sets workbench.replay / .calibrate to the subpackages; the public names
+    # stay the functions
+    assert workbench.replay is run.replay and workbench.calibrate is fit.calibrate
+    assert set(workbench.__all__) <= set(dir(workbench))
+    with pytest.raises(AttributeError, match="no attribute 'replay_all'"):
+        _ = workbench.replay_all

@@ -9,7 +9,6 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from workbench import plots, schema
@@ -221,7 +220,6 @@ def write_plots(report: GapReport, traces, folder: Path, *, episodes: int = 3) -
     def save(fig, name: str) -> None:
         path = folder / name
         fig.savefig(path, dpi=90)
-        plt.close(fig)
         written.append(path)
 
     signals = list(traces[0].predicted) if traces else []

@@ -1,17 +1,29 @@
-"""Plots of replays and gap reports. Every function returns a matplotlib Figure."""
+"""Plots of replays and gap reports. Every function returns a matplotlib Figure.
+
+Figures are plain `matplotlib.figure.Figure` objects, never registered with pyplot: importing or
+using this module leaves pyplot unimported and the backend untouched, `fig.savefig(path)` writes
+the file, and a figure is freed with its last reference (nothing to close). In a notebook, a
+figure returned from a cell is shown.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from workbench.metrics.gap import GapReport, _group_errors
+from workbench.replay.trace import SimTrace
 
-from workbench.metrics.gap import GapReport, _group_errors  # noqa: E402
-from workbench.replay.trace import SimTrace  # noqa: E402
+
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
+    """A new Figure and its axes, like pyplot's `subplots` without pyplot (`figsize`, `dpi`,
+    `layout`, `facecolor` go to the Figure; `sharex`, `squeeze`, ... to `Figure.subplots`)."""
+    figure_keys = ("figsize", "dpi", "layout", "facecolor")
+    fig = Figure(**{k: kwargs.pop(k) for k in figure_keys if k in kwargs})
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def _unit(trace: SimTrace, signal: str) -> str:
@@ -30,7 +42,7 @@ def error_over_time(traces: Sequence[SimTrace], signal: str):
     """Median and 10-90 % band of |error| across episodes (and windows) against time since start:
     trajectory time for full replays, prediction horizon for `windows`."""
     groups = _abs_error_rows(traces, signal)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = subplots(figsize=(8, 4))
     dt = traces[0].alignment.dt if traces else 1.0
     for key, stack in list(groups.items())[:10]:
         length = stack.shape[1]
@@ -59,7 +71,7 @@ def metric_histogram(report: GapReport, key: str, *, bins: int = 30):
         [e["metrics"][key] for e in report.episodes if key in e["metrics"]], dtype=float
     )
     values = values[np.isfinite(values)]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     if values.size and np.ptp(values) <= 1e-9 * max(1.0, float(np.max(np.abs(values)))):
         bins = 1  # (nearly) one value: finer bins cannot be made
     ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
@@ -82,7 +94,7 @@ def horizon_curve(report: GapReport, signal_key: str):
         if k.startswith("h=") and k.split("/", 1)[1] == signal_key:
             rows.append((float(k[2 : k.index("s/")]), v["median"], v["p90"]))
     rows.sort()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     if rows:
         h, med, p90 = np.array(rows).T
         ax.plot(h, med, "o-", label="median")
@@ -119,7 +131,7 @@ def compare_error_over_time(
     keys = list(next(iter(per_run.values())))[:max_groups]
     first = next(iter(runs.values()))
     dt = first[0].alignment.dt if first else 1.0
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(keys), 1, figsize=(8, 2.2 * len(keys) + 0.6), squeeze=False, sharex=True
     )
     for ax, key in zip(axes[:, 0], keys, strict=True):
@@ -148,7 +160,7 @@ def compare_overlay(
     first = next(iter(runs.values()))
     rec = first.episode.signal(signal)
     cols = list(range(min(max_columns, len(rec.columns))))
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(cols), 1, figsize=(9, 1.9 * len(cols) + 0.6), sharex=True, squeeze=False
     )
     t = first.episode.times - first.episode.times[0]

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from workbench import plots as wb_plots
@@ -59,7 +58,6 @@ def _save(fig, path: Path, *, tight: bool = False) -> None:
     if tight:
         fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def heldout_comparison(
@@ -155,7 +153,7 @@ def write_report(
         )
     _atomic_write(folder / "report.json", json.dumps({"heldout": table, **(extra or {})}, indent=1))
     keys = list(table)[:24]
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(keys) + 1.2))
+    fig, ax = wb_plots.subplots(figsize=(8, 0.32 * len(keys) + 1.2))
     y = np.arange(len(keys))
     ax.barh(
         y + 0.2, [table[k]["nominal"] for k in keys], height=0.4, label="nominal", color="tab:gray"
@@ -172,7 +170,7 @@ def write_report(
     ax.set_xlabel("held-out error (lower is better)")
     ax.legend(fontsize=7)
     _save(fig, plots / "heldout_nominal_vs_calibrated.png", tight=True)
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(result.names) + 1.2))
+    fig, ax = wb_plots.subplots(figsize=(7, 0.3 * len(result.names) + 1.2))
     y = np.arange(len(result.names))
     nom = np.array(result.nominal)
     ref = np.where(np.abs(nom) > 1e-12, np.abs(nom), 1.0)
@@ -191,7 +189,7 @@ def write_report(
     ax.set_xlabel("value / |nominal| (nominal 0: absolute value)")
     ax.legend(fontsize=7)
     _save(fig, plots / "parameters.png", tight=True)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = wb_plots.subplots(figsize=(6, 3.5))
     ax.semilogy(
         [t["iteration"] for t in result.trace], [t["objective"] for t in result.trace], "o-"
     )
