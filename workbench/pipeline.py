@@ -13,7 +13,7 @@ from workbench.episode_log import EpisodeLog
 from workbench.errors import MappingError, WorkbenchError
 from workbench.io import load_episodes
 from workbench.metrics.gap import GapReport, episode_entry, report_from_entries
-from workbench.physics import resolve
+from workbench.physics import check_values
 from workbench.physics.signal_params import check_signal_param, is_signal_param
 from workbench.replay import ReplaySettings, replay
 from workbench.replay.run import bind_all
@@ -65,7 +65,7 @@ def run_gap(
         if is_signal_param(name):
             check_signal_param(name)
         else:
-            resolve(scene.model, name)
+            check_values(scene.model, {name: params[name]})  # names and values
     record = {
         **dataclasses.asdict(settings),
         "recordings": str(recordings),
