@@ -372,3 +372,22 @@ def test_calibrate_with_bad_space_exits_2(tmp_path):
     assert done.returncode == 2, done.stderr
     assert str(space) in done.stderr and ".lower" in done.stderr and "'zero'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "actual"), [("0.1", "got str '0.1'"), (True, "got bool True"), (np.nan, "nan")]
+)
+def test_signal_parameter_values_are_numbers(value, actual):
+    from workbench.episode import Episode, Signal
+    from workbench.physics.signal_params import apply_signal_params
+
+    episode = Episode("ep", np.arange(5) * 0.01, {"qpos": Signal(np.zeros((5, 1)), ("j",))})
+    with pytest.raises(ParameterError) as info:
+        apply_signal_params(episode, {"delay:qpos": value})
+    assert "'delay:qpos'" in str(info.value) and actual in str(info.value)
+
+
+def test_single_signal_value_in_a_list_loads_as_a_number(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('"delay:qpos" = [0.01]\n')
+    assert load_values(path) == {"delay:qpos": 0.01}

@@ -68,7 +68,10 @@ def load_values(path: str | Path) -> dict[str, float | list[float]]:
         where = f"{path}: parameter {name!r}"
         numbers = as_numbers(value, where)
         check_unbound(name, numbers, where)
-        out[name] = float(numbers[0]) if not isinstance(value, list) else numbers.tolist()
+        single = (
+            not isinstance(value, list) or is_signal_param(name) or name.startswith(SCALE_PREFIX)
+        )
+        out[name] = float(numbers[0]) if single else numbers.tolist()
     if not out:
         raise ParameterError(f"{path}: expected at least one parameter value, got an empty table")
     return out
