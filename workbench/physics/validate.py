@@ -296,10 +296,12 @@ def check_value(model: mujoco.MjModel, address: ParameterAddress, value: Any) ->
             f"{components[0]} alone"
         )
     arr = address.array(model)
-    if arr is not None and width > 1:
-        flat = arr.reshape(-1).astype(np.float64)
-        flat[list(address.index)] = elements
-        check_rows(where, address.field, [flat[r * width : (r + 1) * width] for r in rows])
+    if arr is not None and width > 1:  # the touched rows as they would be after the write
+        flat = arr.reshape(-1)
+        after = {r: flat[r * width : (r + 1) * width].astype(np.float64) for r in rows}
+        for i, v in zip(address.index, elements, strict=True):
+            after[i // width][i % width] = v
+        check_rows(where, address.field, after.values())
     _check_model_specific(model, address, elements, where)
     return values
 
