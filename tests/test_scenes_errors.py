@@ -228,7 +228,7 @@ def test_unknown_binding_actuator_and_body(tmp_path):
         ),
         (
             'mjcf = "model.xml"\n[binding]\ntimestep = 0.002\n',
-            "expected keys 'timestep' and 'state_joints'",
+            r"binding: missing keys \['state_joints'\]",
         ),
         (
             'mjcf = "model.xml"\n[binding]\ntimestep = 0\nstate_joints = ["box"]\n',
@@ -252,7 +252,7 @@ def test_unknown_binding_actuator_and_body(tmp_path):
         ),
         (
             'builder = "no_module_xyz:f"\n[binding]\ntimestep = 0.002\nstate_joints = ["box"]\n',
-            "cannot be imported",
+            "builder: unknown 'no_module_xyz:f'; registered: 'double_pendulum'",
         ),
         ('mjcf = "model.xml"\n[binding\n', "invalid TOML"),
         (

@@ -18,7 +18,7 @@ from workbench.errors import MappingError, ParameterError, SettingsError
 from workbench.io import load_episodes
 from workbench.metrics.gap import GapReport, episode_entry, report_from_entries
 from workbench.output import atomic_write_text, check_output_folder, staging_folder, swap_in
-from workbench.physics import values_applied
+from workbench.physics import check_values
 from workbench.physics.signal_params import apply_signal_params, check_signal_param, split_params
 from workbench.replay import ReplaySettings, SimTrace, replay
 from workbench.replay.run import bind_all
@@ -40,7 +40,7 @@ def check_params(
 ) -> dict[str, float]:
     """Parameter names and values checked against the model and the episodes, before any run.
 
-    Physics values are validated by writing them into the model and restoring it; measurement
+    Physics values are checked against the model's fields (nothing is written); measurement
     parameters (`delay:`, `offset:`) by applying them to every episode.
     """
     params = dict(params or {})
@@ -54,8 +54,7 @@ def check_params(
             raise ParameterError(f"parameter {name!r}: expected a finite number, got {value!r}")
     for name in signal:
         check_signal_param(name)
-    with values_applied(scene.model, physics):
-        pass
+    check_values(scene.model, physics)  # names and values, nothing written
     for ep in episodes:
         apply_signal_params(ep, signal)
     return params

@@ -7,6 +7,10 @@ TOML form::
     upper = 0.1
     scale = "linear"        # or "log" (bounds must then be > 0)
     nominal = 0.001         # optional: default is the scene's compiled value
+
+Unknown keys (at the top level and in each parameter table) are errors; bounds and nominal are
+real numbers (booleans and strings refused); names must address real-valued fields, and the
+bounds (and nominal) must be values the field can take (`workbench.physics.validate`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,14 @@ import mujoco
 import numpy as np
 import tomllib
 
+from workbench import schema
 from workbench.errors import ParameterError
-from workbench.physics.addresses import ParameterAddress, resolve
+from workbench.physics.names import ParameterAddress, resolve
 from workbench.physics.signal_params import check_signal_param, is_signal_param
+from workbench.physics.validate import check_value
+
+_SCALES = ("linear", "log")
+_KEYS = ("lower", "upper", "scale", "nominal")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,10 +44,14 @@ class Parameter:
     nominal: float | None = None
 
     def __post_init__(self) -> None:
-        if self.scale not in ("linear", "log"):
-            raise ParameterError(
-                f"parameter {self.name!r}: scale expected 'linear' or 'log', got {self.scale!r}"
-            )
+        where = f"parameter {self.name!r}"
+        schema.string(self.name, "parameter name", ParameterError)
+        for key in ("lower", "upper", "nominal"):
+            value = getattr(self, key)
+            if value is not None:
+                schema.number(value, f"{where}: {key}", ParameterError)
+        if self.scale not in _SCALES:
+            raise ParameterError(f"{where}: scale expected 'linear' or 'log', got {self.scale!r}")
         if not self.lower < self.upper:
             raise ParameterError(
                 f"parameter {self.name!r}: expected lower < upper, got [{self.lower}, {self.upper}]"
@@ -87,8 +100,14 @@ class ParameterSpace:
                 out.append(None)
             else:
                 address = resolve(model, p.name)
-                for value in (p.lower, p.upper):  # e.g. a simple body's CoM, a too-long delay
-                    address.validate(model, value)
+                if address.is_integer(model):
+                    raise ParameterError(
+                        f"parameter {p.name!r}: {address.field} holds integers; a calibrated "
+                        "parameter expected a real-valued field"
+                    )
+                for value in (p.lower, p.upper, p.nominal):  # e.g. a simple body's CoM
+                    if value is not None:
+                        check_value(model, address, value)
                 out.append(address)
         return out
 
@@ -123,28 +142,42 @@ class ParameterSpace:
         return {p.name: float(v) for p, v in zip(self.parameters, values, strict=True)}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> ParameterSpace:
-        params = data.get("parameters")
+    def from_dict(cls, data: Mapping, *, source: str = "parameter space") -> ParameterSpace:
+        """A space from a parsed TOML table; `source` (the file) prefixes every message."""
+        doc = schema.table(data, source, ParameterError, allowed=("parameters",))
+        params = doc.get("parameters")
         if not isinstance(params, Mapping) or not params:
             raise ParameterError(
-                'parameter space: expected a [parameters."<name>"] table per parameter'
+                f'{source}: expected a [parameters."<name>"] table per parameter, got {params!r}'
             )
         out = []
         for name, spec in params.items():
-            unknown = set(spec) - {"lower", "upper", "scale", "nominal"}
-            if unknown or "lower" not in spec or "upper" not in spec:
-                raise ParameterError(
-                    f"parameter {name!r}: expected keys lower, upper[, scale, nominal], got {sorted(spec)}"
-                )
-            out.append(
-                Parameter(
-                    name,
-                    float(spec["lower"]),
-                    float(spec["upper"]),
-                    spec.get("scale", "linear"),
-                    spec.get("nominal"),
-                )
+            where = f'{source}: [parameters."{name}"]'
+            spec = schema.table(
+                spec, where, ParameterError, allowed=_KEYS, required=("lower", "upper")
             )
+            nominal = spec.get("nominal")
+            try:
+                out.append(
+                    Parameter(
+                        name,
+                        schema.number(spec["lower"], f"{where}.lower", ParameterError),
+                        schema.number(spec["upper"], f"{where}.upper", ParameterError),
+                        schema.string(
+                            spec.get("scale", "linear"),
+                            f"{where}.scale",
+                            ParameterError,
+                            choices=_SCALES,
+                        ),
+                        None
+                        if nominal is None
+                        else schema.number(nominal, f"{where}.nominal", ParameterError),
+                    )
+                )
+            except ParameterError as exc:
+                if str(exc).startswith(source):
+                    raise
+                raise ParameterError(f"{source}: {exc}") from exc
         return cls(tuple(out))
 
     @classmethod
@@ -155,9 +188,10 @@ class ParameterSpace:
                 f"parameter space: expected an existing TOML file, got {str(path)!r}"
             )
         try:
-            return cls.from_dict(tomllib.loads(path.read_text()))
-        except tomllib.TOMLDecodeError as exc:
+            doc = tomllib.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ParameterError(f"{path}: invalid TOML: {exc}") from exc
+        return cls.from_dict(doc, source=str(path))
 
 
 def identifiable_flags(space: ParameterSpace, values, stderr) -> list[bool]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from workbench import schema
 from workbench.episode import Episode
 from workbench.errors import ParameterError, name_list
 
@@ -47,6 +48,7 @@ def apply_signal_params(episode: Episode, params: Mapping[str, float]) -> Episod
     signals = dict(episode.signals)
     for name, value in params.items():
         check_signal_param(name)
+        value = schema.number(value, f"signal parameter {name!r}", ParameterError)
         m = _DELAY.match(name) or _OFFSET.match(name)
         sig_name = m.group("signal")
         if sig_name not in signals:
@@ -57,7 +59,7 @@ def apply_signal_params(episode: Episode, params: Mapping[str, float]) -> Episod
         sig = signals[sig_name]
         values = sig.values.copy()
         if name.startswith("delay:"):
-            t = episode.times + float(value)
+            t = episode.times + value
             values = np.stack([np.interp(t, episode.times, col) for col in sig.values.T], axis=1)
         else:
             column = m.group("column")
@@ -66,6 +68,6 @@ def apply_signal_params(episode: Episode, params: Mapping[str, float]) -> Episod
                     f"signal parameter {name!r}: unknown column {column!r}; columns are "
                     f"{name_list(sig.columns)}"
                 )
-            values[:, sig.columns.index(column)] -= float(value)
+            values[:, sig.columns.index(column)] -= value
         signals[sig_name] = dataclasses.replace(sig, values=values)
     return dataclasses.replace(episode, signals=signals)

@@ -1,11 +1,20 @@
-"""Scene builders: functions that return a `mujoco.MjSpec` for a scene folder.
+"""Scene builders: functions `builder(folder, **builder_args) -> mujoco.MjSpec` for a scene folder.
 
-A scene.toml names one with `builder = "<name>"` (from `BUILDERS`) or `"package.module:function"`,
-and passes `[builder_args]`; path-like arguments are relative to the scene folder.
+A scene.toml names one with `builder = "<name>"`: a shipped builder (`BUILDERS`) or one another
+package registers as an entry point in group `workbench.builders`, e.g. in its pyproject.toml::
+
+    [project.entry-points."workbench.builders"]
+    my_robot = "my_package.scenes:build_my_robot"
+
+`[builder_args]` are checked against the builder's keyword arguments. Arguments annotated
+`SceneFile` (or `MjcfFile`) are file paths relative to the scene folder, confined like every file
+a scene reads (see `workbench.scenes.confine`); an `MjcfFile`'s includes and assets are confined too.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +22,19 @@ from pathlib import Path
 import mujoco
 import yaml
 
-from workbench.errors import SceneError
+from workbench import schema
+from workbench.errors import SceneError, name_list
+
+ENTRY_POINT_GROUP = "workbench.builders"
+
+
+class SceneFile(str):
+    """Annotation for a builder argument naming a file relative to the scene folder."""
+
+
+class MjcfFile(SceneFile):
+    """Annotation for a builder argument naming an MJCF file relative to the scene folder."""
+
 
 DOUBLE_PENDULUM_KEYS = (
     "m1",
@@ -43,11 +64,18 @@ def read_double_pendulum_parameters(path: str | Path) -> dict[str, float]:
         raise SceneError(
             f"double pendulum parameters: expected an existing YAML file, got {str(path)!r}"
         )
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SceneError(f"{path}: cannot read YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SceneError(
+            f"{path}: expected a YAML mapping of parameters, got {type(data).__name__}"
+        )
     missing = [k for k in DOUBLE_PENDULUM_KEYS if k not in data]
     if missing:
         raise SceneError(f"{path}: expected keys {list(DOUBLE_PENDULUM_KEYS)}; missing {missing}")
-    return {k: float(data[k]) for k in DOUBLE_PENDULUM_KEYS}
+    return {k: schema.number(data[k], f"{path}: {k}", SceneError) for k in DOUBLE_PENDULUM_KEYS}
 
 
 def double_pendulum_spec(params: dict[str, float]) -> mujoco.MjSpec:
@@ -116,12 +144,13 @@ def double_pendulum_spec(params: dict[str, float]) -> mujoco.MjSpec:
     return spec
 
 
-def build_double_pendulum(folder: Path, *, parameters: str) -> mujoco.MjSpec:
+def build_double_pendulum(folder: Path, *, parameters: SceneFile) -> mujoco.MjSpec:
+    """The dfki double pendulum from an identified-parameter YAML file (see `double_pendulum_spec`)."""
     return double_pendulum_spec(read_double_pendulum_parameters(folder / parameters))
 
 
 def build_torque_actuated(
-    folder: Path, *, mjcf: str, friction_impedance: float | None = None
+    folder: Path, *, mjcf: MjcfFile, friction_impedance: float | None = None
 ) -> mujoco.MjSpec:
     """Load an MJCF and replace its actuators by one joint-torque motor per actuated joint.
 
@@ -135,13 +164,16 @@ def build_torque_actuated(
     path = folder / mjcf
     if not path.is_file():
         raise SceneError(f"torque_actuated: mjcf: expected an existing file, got {str(path)!r}")
-    spec = mujoco.MjSpec.from_file(str(path))
     if friction_impedance is not None:
+        where = "torque_actuated: friction_impedance"
+        schema.number(friction_impedance, where, SceneError)
         if not 0 < friction_impedance < 1:
-            raise SceneError(
-                f"torque_actuated: friction_impedance: expected a value in (0, 1), "
-                f"got {friction_impedance}"
-            )
+            raise SceneError(f"{where}: expected a value in (0, 1), got {friction_impedance}")
+    try:
+        spec = mujoco.MjSpec.from_file(str(path))
+    except ValueError as exc:
+        raise SceneError(f"{path}: MJCF does not parse: {exc}") from exc
+    if friction_impedance is not None:
         for joint in spec.joints:
             joint.solimp_friction[:2] = friction_impedance
     old = [(a.name, a.target, list(a.forcerange), a.forcelimited) for a in spec.actuators]
@@ -163,3 +195,36 @@ BUILDERS: dict[str, Callable[..., mujoco.MjSpec]] = {
     "double_pendulum": build_double_pendulum,
     "torque_actuated": build_torque_actuated,
 }
+
+
+@functools.cache
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def registered_builders() -> list[str]:
+    """Names a scene.toml may use as `builder`: shipped ones, then entry points."""
+    return [*BUILDERS, *(n for n in _entry_points() if n not in BUILDERS)]
+
+
+def builder_by_name(name: str, where: str) -> Callable[..., mujoco.MjSpec]:
+    """The registered builder `name`; SceneError listing the registered ones otherwise."""
+    if name in BUILDERS:
+        return BUILDERS[name]
+    entry = _entry_points().get(name)
+    if entry is None:
+        raise SceneError(
+            f"{where}: builder: unknown {name!r}; registered: {name_list(registered_builders())}. "
+            f"A builder is registered by a package entry point in group {ENTRY_POINT_GROUP!r} "
+            f'(pyproject.toml: [project.entry-points."{ENTRY_POINT_GROUP}"] '
+            'my_builder = "my_package.module:function"); module paths are not imported'
+        )
+    try:
+        builder = entry.load()
+    except Exception as exc:  # a third-party package failing to import: report, do not crash
+        raise SceneError(
+            f"{where}: builder {name!r}: entry point {entry.value!r} cannot be loaded: {exc}"
+        ) from exc
+    if not callable(builder):
+        raise SceneError(f"{where}: builder {name!r}: entry point {entry.value!r} is not callable")
+    return builder

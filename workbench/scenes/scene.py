@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import mujoco
-import tomllib
 
+from workbench import schema
 from workbench.errors import SceneError, name_list
-from workbench.paths import scenes_root
-from workbench.scenes.builders import BUILDERS
+
+_NAME_LISTS = ("state_joints", "actuators", "torque_joints", "compare", "contact_bodies")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,13 +38,46 @@ class Binding:
     tracking_bandwidth_hz: float = 10.0
 
     def __post_init__(self) -> None:
-        if not self.timestep > 0:
-            raise SceneError(f"binding.timestep: expected > 0 seconds, got {self.timestep}")
-        if not self.state_joints:
-            raise SceneError("binding.state_joints: expected at least one joint name, got none")
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key, value in _checked_binding(fields, "binding").items():
+            object.__setattr__(self, key, value)
+
+    @classmethod
+    def from_table(cls, raw: Any, where: str) -> Binding:
+        """A binding from a scene.toml [binding] table; `where` (file: binding) prefixes errors."""
+        raw = schema.table(
+            raw, where, SceneError, allowed=_BINDING_KEYS, required=("timestep", "state_joints")
+        )
+        return cls(**_checked_binding(raw, where))
 
 
-_BINDING_KEYS = {f.name for f in dataclasses.fields(Binding)}
+_BINDING_KEYS = tuple(f.name for f in dataclasses.fields(Binding))
+
+
+def _positive(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SceneError(f"{where}: expected a number > 0, got {type(value).__name__} {value!r}")
+    return schema.number(value, where, SceneError, lower=0, lower_open=True)
+
+
+def _checked_binding(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Binding fields type- and range-checked: numbers > 0, lists of unique names."""
+    out = dict(values)
+    out["timestep"] = _positive(values["timestep"], f"{where}.timestep")
+    if "tracking_bandwidth_hz" in values:
+        out["tracking_bandwidth_hz"] = _positive(
+            values["tracking_bandwidth_hz"], f"{where}.tracking_bandwidth_hz"
+        )
+    for key in _NAME_LISTS:
+        if key in values:
+            out[key] = schema.string_list(
+                values[key],
+                f"{where}.{key}",
+                SceneError,
+                nonempty=key == "state_joints",
+                unique=True,
+            )
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,101 +141,3 @@ def scene_from_spec(
 def scene_from_xml(name: str, xml: str, binding: Binding) -> Scene:
     """A Scene from an MJCF string."""
     return scene_from_spec(name, lambda: mujoco.MjSpec.from_string(xml), binding)
-
-
-def _resolve_builder(ref: str, where: str) -> Callable[..., mujoco.MjSpec]:
-    if ref in BUILDERS:
-        return BUILDERS[ref]
-    if ":" in ref:
-        module, func = ref.split(":", 1)
-        try:
-            return getattr(importlib.import_module(module), func)
-        except (ImportError, AttributeError) as exc:
-            raise SceneError(f"{where}: builder {ref!r} cannot be imported: {exc}") from exc
-    raise SceneError(
-        f"{where}: builder: unknown {ref!r}; valid: {name_list(BUILDERS)} or 'module:function'"
-    )
-
-
-def load_scene_folder(folder: str | Path) -> Scene:
-    """Load `folder/scene.toml` (with `mjcf = ...` or `builder = ...` and a [binding] table)."""
-    folder = Path(folder).resolve()
-    path = folder / "scene.toml"
-    if not path.is_file():
-        raise SceneError(f"scene: expected {path} to exist")
-    try:
-        doc = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise SceneError(f"{path}: invalid TOML: {exc}") from exc
-    raw = doc.get("binding")
-    if not isinstance(raw, dict):
-        raise SceneError(f"{path}: expected a [binding] table")
-    unknown = set(raw) - _BINDING_KEYS
-    if unknown:
-        raise SceneError(
-            f"{path}: binding: unknown keys {sorted(unknown)}; expected {sorted(_BINDING_KEYS)}"
-        )
-    if "timestep" not in raw or "state_joints" not in raw:
-        raise SceneError(f"{path}: binding: expected keys 'timestep' and 'state_joints'")
-    binding = Binding(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
-    if ("mjcf" in doc) == ("builder" in doc):
-        raise SceneError(f"{path}: expected exactly one of `mjcf` or `builder`")
-    if "mjcf" in doc:
-        mjcf = folder / doc["mjcf"]
-        if not mjcf.is_file():
-            raise SceneError(f"{path}: mjcf: expected an existing file, got {str(mjcf)!r}")
-
-        def make_spec() -> mujoco.MjSpec:
-            try:
-                return mujoco.MjSpec.from_file(str(mjcf))
-            except ValueError as exc:
-                raise SceneError(f"{mjcf}: MJCF does not parse: {exc}") from exc
-    else:
-        builder = _resolve_builder(doc["builder"], str(path))
-        make_spec = functools.partial(builder, folder, **doc.get("builder_args", {}))
-    history = doc.get("command_history")
-    if history is not None:
-        if not isinstance(history, int) or isinstance(history, bool) or history < 1:
-            raise SceneError(
-                f"{path}: command_history: expected a positive integer (past commands each "
-                f"actuator keeps for a delay), got {history!r}"
-            )
-        make_spec = functools.partial(_with_command_history, make_spec, history)
-    metadata = {k: v for k, v in doc.items() if k not in ("binding", "builder_args")}
-    if "mjcf" in doc:
-        metadata["mjcf_path"] = str(folder / doc["mjcf"])
-    return scene_from_spec(
-        doc.get("name", folder.name), make_spec, binding, folder=folder, metadata=metadata
-    )
-
-
-def _with_command_history(make_spec: Callable[[], mujoco.MjSpec], samples: int) -> mujoco.MjSpec:
-    """The spec with every actuator keeping `samples` past commands, linearly interpolated, so
-    `actuator_delay[<actuator>]` can be set (and calibrated) up to (samples - 1) timesteps;
-    actuators that declare their own `nsample` keep it."""
-    spec = make_spec()
-    for actuator in spec.actuators:
-        if actuator.nsample == 0:
-            actuator.nsample = samples
-            actuator.interp = 1  # linear: the delayed command is smooth in the delay
-    return spec
-
-
-def list_scenes() -> dict[str, Path]:
-    """Bundled scenes: name -> folder."""
-    root = scenes_root()
-    return {p.parent.name: p.parent for p in sorted(root.glob("*/scene.toml"))}
-
-
-def load_scene(name_or_path: str | Path) -> Scene:
-    """Load a bundled scene by name, or a user's scene folder by path."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        return load_scene_folder(path)
-    scenes = list_scenes()
-    if str(name_or_path) not in scenes:
-        raise SceneError(
-            f"scene: {str(name_or_path)!r} is neither a folder with scene.toml nor a bundled scene; "
-            f"bundled: {name_list(scenes)}"
-        )
-    return load_scene_folder(scenes[str(name_or_path)])
