@@ -98,8 +98,8 @@ def _quaternions(model: mujoco.MjModel, qpos_index: np.ndarray) -> dict[int, tup
     column = {int(a): k for k, a in enumerate(qpos_index)}
     out = {}
     for jid in range(model.njnt):
-        kind = model.jnt_type[jid]
-        if kind not in (mujoco.mjtJoint.mjJNT_FREE, mujoco.mjtJoint.mjJNT_BALL):
+        kind = int(model.jnt_type[jid])
+        if kind not in (int(mujoco.mjtJoint.mjJNT_FREE), int(mujoco.mjtJoint.mjJNT_BALL)):
             continue
         first = model.jnt_qposadr[jid] + (3 if kind == mujoco.mjtJoint.mjJNT_FREE else 0)
         addr = [int(first) + i for i in range(4)]

@@ -10,7 +10,6 @@ import mujoco
 import numpy as np
 
 from workbench.episode import Episode
-from workbench.errors import BindingError
 from workbench.physics import values_applied
 from workbench.replay.binding import BoundEpisode
 from workbench.replay.divergence import STATE_LIMIT, Divergence, state_reason
@@ -108,11 +107,6 @@ def tracking_traces(
     forward in the scene's servo variant (free/ball joints move under the physics)."""
     servo = tracking_model(scene)
     columns = sensor_dof_columns(servo.model)
-    missing = [
-        d for b in bounds if b.torque_index is not None for d in b.torque_index if d not in columns
-    ]
-    if missing:
-        raise BindingError(f"tracking: torque columns at dofs {missing} are not scalar joints")
     model = scene.model
     qpos_dofs = [model.jnt_qposadr[model.dof_jntid[d]] for d in servo.dofs]
     controls = []

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import mujoco
+
 from workbench.episode import Episode
-from workbench.errors import SettingsError
+from workbench.errors import BindingError, SettingsError
 from workbench.replay.binding import BoundEpisode, bind_episode
 from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment, align
@@ -24,6 +26,8 @@ def bind_all(
     bounds = [
         bind_episode(scene, ep, need_ctrl=need_ctrl, need_torque=need_torque) for ep in episodes
     ]
+    if settings.mode == "tracking":
+        _check_tracked_torques(scene, episodes, bounds)
     if settings.mode in ("inverse", "tracking") and settings.derivatives == "velocities":
         for ep, b in zip(episodes, bounds, strict=True):
             if b.qvel_index is None:
@@ -33,6 +37,29 @@ def bind_all(
                     "'positions' or 'auto'"
                 )
     return bounds
+
+
+def _check_tracked_torques(
+    scene: Scene, episodes: Sequence[Episode], bounds: Sequence[BoundEpisode]
+) -> None:
+    """Tracking servos (and their force sensors) sit on hinge/slide joints only."""
+    model = scene.model
+    scalar = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    for ep, b in zip(episodes, bounds, strict=True):
+        if b.torque_index is None:
+            continue
+        names = ep.signals["qfrc_actuator"].columns
+        bad = [
+            c
+            for c, d in zip(names, b.torque_index, strict=True)
+            if int(model.jnt_type[model.dof_jntid[d]]) not in scalar
+        ]
+        if bad:
+            raise BindingError(
+                f"episode {ep.id!r} on scene {scene.name!r}: signal 'qfrc_actuator' columns "
+                f"{bad}: tracking mode compares servo forces on hinge/slide joints only; these "
+                "are on free/ball joints (drop them from the mapping, or use the inverse mode)"
+            )
 
 
 def prepare(
