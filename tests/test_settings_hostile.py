@@ -113,3 +113,25 @@ def test_episode_without_windows_long_enough_is_a_binding_error(arm):
     ep = ep.with_signals(ctrl=Signal(np.zeros((5, 2)), ["m1", "m2"]))
     with pytest.raises(BindingError, match=r"no window of --horizon 0\.25 s fits .*0\.008 s"):
         WindowedObjective(arm, [ep], space)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("not json", r"bad\.json: expected a gap report \(JSON\), could not read it"),
+        ("[1, 2]", r"bad\.json: expected a table, got list \[1, 2\]"),
+        ('{"scene": "arm"}', r"bad\.json: missing keys \['mode', 'settings', 'episodes'"),
+        (
+            '{"scene": "a", "mode": "m", "settings": {}, "episodes": [], "aggregate": {}, "x": 1}',
+            r"bad\.json: unknown keys \['x'\]",
+        ),
+    ],
+)
+def test_loading_something_that_is_not_a_gap_report(tmp_path, text, match):
+    from workbench.errors import ConfigError
+    from workbench.metrics.gap import GapReport
+
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        GapReport.load(path)

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from workbench.errors import SettingsError
+from workbench.errors import ConfigError, SettingsError
 from workbench.metrics.errors import first_exceedance, impact_index, pose_errors, summary
 from workbench.replay.trace import SimTrace
+from workbench.schema import table
 
 DEFAULT_THRESHOLDS = {
     "qpos": 0.1,
@@ -73,7 +74,17 @@ class GapReport:
 
     @classmethod
     def load(cls, path: str | Path) -> GapReport:
-        return cls(**json.loads(Path(path).read_text()))
+        """Read a report written by `save`; ConfigError names the file when it is not one."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                f"{path}: expected a gap report (JSON), could not read it: {exc}"
+            ) from None
+        fields = [f.name for f in dataclasses.fields(cls)]
+        data = table(data, str(path), ConfigError, allowed=fields, required=fields[:5])
+        return cls(**data)
 
     def value(self, key: str, stat: str = "median") -> float:
         """An aggregated statistic; a missing key lists close ones."""
