@@ -202,9 +202,12 @@ def forward_traces(
                 done += len(chunk)
                 if progress:
                     progress(done, len(windows))
+        by_episode: list[list[int]] = [[] for _ in episodes]
+        for k, w in enumerate(windows):
+            by_episode[w.episode].append(k)
         traces = []
         for i, (ep, al, b) in enumerate(zip(episodes, alignments, bounds, strict=True)):
-            mine = [k for k, w in enumerate(windows) if w.episode == i]
+            mine = by_episode[i]
             predicted = {}
             if mine:
                 predicted["qpos"] = np.stack([results[k].qpos[:, b.qpos_index] for k in mine])
