@@ -126,7 +126,10 @@ def calibrate(
       spread_samples: windows objective only: > 0 also fits a DROPO-style spread per parameter
         (see `workbench.calibrate.distribution`) with this many parameter samples.
       progress: called with (iteration, objective) after each iteration.
-    Deterministic: the same inputs give the same result.
+    Deterministic: the same inputs give the same result. Candidates that are non-physical or make
+    a window diverge are infeasible (a flat penalty residual); an infeasible start is refused.
+    Raises:
+      ParameterError, SimulationDiverged: the start values are infeasible.
     """
     if objective == "windows":
         objective = WindowedObjective(
@@ -148,6 +151,9 @@ def calibrate(
         x_start = np.asarray(start if start is not None else nominal, dtype=float)
         lo, hi = space.bounds()
         z0 = np.clip(space.to_unit(x_start), lo, hi)
+        # an infeasible start (non-physical, or a window that diverges) gives the optimiser a flat
+        # penalty to start from: refuse it with what went wrong
+        objective.check_feasible(space.from_unit(z0), what="start values")
         trace: list[dict[str, Any]] = []
 
         def on_iter(logs) -> None:

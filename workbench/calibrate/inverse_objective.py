@@ -13,15 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 import mujoco
 import numpy as np
 
-from workbench.calibrate.objective import Objective
+from workbench.calibrate.objective import PENALTY, Objective
 from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
+from workbench.errors import ParameterError, SimulationDiverged
 from workbench.physics.addresses import write_unchecked
 from workbench.physics.signal_params import apply_signal_params
-from workbench.replay.forward import full_state_rows
-from workbench.replay.inverse import recorded_motion
+from workbench.replay.modes import motion_rows
+from workbench.replay.prepare import prepare
 from workbench.replay.rollout import default_threads
-from workbench.replay.run import ReplaySettings, prepare
+from workbench.replay.settings import ReplaySettings
 from workbench.scenes.scene import Scene
 
 
@@ -29,7 +30,9 @@ class InverseObjective(Objective):
     """Residuals (qfrc_inverse - measured) / std(measured), per torque column and sample.
 
     Measurement parameters in the space (`delay:qfrc_actuator`, `offset:qfrc_actuator[<joint>]`)
-    correct the measured torque before the comparison.
+    correct the measured torque before the comparison. The motion comes from the replay's
+    `inverse` mode (`workbench.replay.modes.inverse_rows`); an infeasible candidate (non-physical,
+    or non-finite required forces) gets `PENALTY` everywhere.
     """
 
     def __init__(
@@ -50,16 +53,7 @@ class InverseObjective(Objective):
         self.addresses = space.resolve(self.model)
         rows_q, rows_v, rows_a, self._measured = [], [], [], []
         for ep, al, b in zip(eps, alignments, bounds, strict=True):
-            qpos, qvel = full_state_rows(self.model, ep, b)
-            qpos, qvel, qacc = recorded_motion(
-                self.model,
-                qpos,
-                qvel,
-                al.dt,
-                smooth_window,
-                qvel_recorded=b.qvel_index is not None,
-                derivatives=derivatives,
-            )
+            qpos, qvel, qacc = motion_rows(self.model, ep, al, b, settings)
             keep = np.arange(0, ep.num_samples, sample_stride)
             rows_q.append(qpos[keep])
             rows_v.append(qvel[keep])
@@ -126,5 +120,25 @@ class InverseObjective(Objective):
             if measurement:
                 targets = self._targets({self.space.names[i]: values[p, i] for i in measurement})
             res = (pred[p] - targets) / self.scale
-            out.append(np.where(np.isfinite(res), res, 1e3).ravel())
+            if not np.isfinite(pred[p]).all():  # infeasible: the penalty everywhere
+                res = np.full_like(res, PENALTY)
+            out.append(np.where(np.isfinite(res), res, PENALTY).ravel())
         return np.stack(out, axis=1)
+
+    def check_feasible(self, values: Sequence[float], *, what: str = "values") -> None:
+        """Raise ParameterError for non-physical values, SimulationDiverged for non-finite
+        required forces."""
+        row = np.asarray(values, dtype=float)[None]
+        named = dict(zip(self.space.names, row[0].tolist(), strict=True))
+        forces = self.predict(row)[0]
+        if not write_unchecked(self._copies[0], self.addresses, row[0]):
+            raise ParameterError(
+                f"calibration {what} {named}: non-physical (a body inertia breaks the triangle "
+                "inequality)"
+            )
+        bad = ~np.isfinite(forces).all(axis=1)
+        if bad.any():
+            raise SimulationDiverged(
+                f"calibration {what} {named}: the required force is not finite at "
+                f"{int(bad.sum())} of {bad.size} samples (first: sample {int(np.argmax(bad))})"
+            )

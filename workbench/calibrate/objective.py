@@ -3,12 +3,18 @@
 Windows start from recorded states every `stride` seconds and run `horizon` seconds under the
 recorded commands. A candidate's physics values are written into its own copy of the compiled model
 (one copy per candidate in a batch, reused across iterations), so a finite-difference Jacobian of n
-parameters is one `mujoco.rollout` over (n + 1) x windows.
+parameters is one `mujoco.rollout` over (n + 1) x windows. The windows, their initial states
+(with command history), commands, rollout and divergence flags are the replay's own
+(`workbench.replay.windows`): a candidate's predictions are `replay(mode="windows")`'s windows.
+
+Infeasible candidates (non-physical values, or any window that goes unstable) get the residual
+`PENALTY` everywhere, so the least-squares step that reaches them is rejected.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 
 import mujoco
@@ -16,19 +22,19 @@ import numpy as np
 
 from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
-from workbench.errors import BindingError
+from workbench.errors import BindingError, ParameterError, SettingsError, SimulationDiverged
 from workbench.physics.addresses import write_unchecked
 from workbench.physics.signal_params import apply_signal_params
+from workbench.replay.divergence import warning_reason
 from workbench.replay.forward import control_rows, full_state_rows
-from workbench.replay.rollout import (
-    BatchSimulator,
-    history_length,
-    initial_states,
-    past_controls,
-    state_slices,
-)
-from workbench.replay.run import ReplaySettings, _windows_for, prepare
+from workbench.replay.prepare import prepare
+from workbench.replay.rollout import BatchSimulator, state_slices
+from workbench.replay.settings import ReplaySettings
+from workbench.replay.windows import WindowBatch, run_batch, window_batch, window_list
 from workbench.scenes.scene import Scene
+from workbench.schema import number
+
+PENALTY = 1e3  # residual of an infeasible candidate (normalised units: ~1000 standard deviations)
 
 
 class Objective:
@@ -40,6 +46,10 @@ class Objective:
     def residual_values(self, values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def check_feasible(self, values: Sequence[float], *, what: str = "values") -> None:
+        """Raise ParameterError (non-physical) or SimulationDiverged (unstable) for (n,) values."""
+        raise NotImplementedError
+
     def residual(self, z: np.ndarray) -> np.ndarray:
         """`mujoco.minimize` interface: (n, P) optimiser coordinates -> (m, P) residuals."""
         z = np.asarray(z, dtype=float).reshape(len(self.space.parameters), -1)
@@ -49,6 +59,40 @@ class Objective:
         """Mean squared normalised residual at one parameter vector."""
         r = self.residual_values(np.asarray(values, dtype=float)[None])
         return float(np.mean(r**2))
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowSet:
+    """The windows of a set of (possibly corrected) recordings: rollout inputs, (W, L-1, k)
+    recorded qpos/qvel targets, and (W,) episode id and start time [s] of each window."""
+
+    batch: WindowBatch
+    targets: np.ndarray
+    episode_ids: tuple[str, ...]
+    starts_s: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """Predictions of P candidates over W windows.
+
+    Attributes:
+      values: (P, W, L-1, k) predicted qpos/qvel columns; NaN for a diverged window and for
+        every window of a non-physical candidate.
+      physical: (P,) whether the candidate's values are physical (inertias).
+      diverged: (P, W) whether the window went unstable.
+      time_s: (P, W) seconds after the window start at which it did (NaN where not).
+    """
+
+    values: np.ndarray
+    physical: np.ndarray
+    diverged: np.ndarray
+    time_s: np.ndarray
+
+    @property
+    def feasible(self) -> np.ndarray:
+        """(P,) physical and no window diverged."""
+        return self.physical & ~self.diverged.any(axis=1)
 
 
 class WindowedObjective(Objective):
@@ -71,75 +115,86 @@ class WindowedObjective(Objective):
         stride: float = 0.05,
         threads: int | None = None,
     ):
-        self._settings = ReplaySettings("windows", horizons=(horizon,), window_stride=stride)
+        horizon = number(horizon, "--horizon", SettingsError, lower=0.0, lower_open=True)
+        self._settings = ReplaySettings(
+            "windows", horizons=(horizon,), window_stride=stride, threads=threads
+        )
         self.scene, self.space = scene, space
         self.model = scene.model
         self.addresses = space.resolve(self.model)
         self._measurement = [i for i, a in enumerate(self.addresses) if a is None]
         self._episodes = list(episodes)
-        eps, alignments, bounds = prepare(scene, self._episodes, self._settings)
-        if len({a.substeps for a in alignments}) != 1:
-            raise BindingError(
-                "calibration: episodes need one common sample period; resample them first"
-            )
-        self.substeps, self.dt = alignments[0].substeps, alignments[0].dt
-        self._qpos_cols = bounds[0].qpos_index
-        self._qvel_cols = (
-            bounds[0].qvel_index if bounds[0].qvel_index is not None else np.zeros(0, int)
-        )
-        self.init, self.ctrl, self.targets = self._window_arrays(eps, alignments, bounds)
-        self.length = self.targets.shape[1] + 1
-        scale = self.targets.reshape(-1, self.targets.shape[-1]).std(axis=0)
+        self._qpos_cols: np.ndarray | None = None
+        self._qvel_cols = np.zeros(0, int)
+        self._base = self.window_set(self._episodes)
+        self.substeps = self._base.batch.substeps
+        self.length = self._base.targets.shape[1] + 1
+        self.dt = self.substeps * scene.binding.timestep
+        scale = self._base.targets.reshape(-1, self._base.targets.shape[-1]).std(axis=0)
         self.scale = np.where(scale > 1e-9, scale, 1.0)
-        self.num_windows = self.targets.shape[0]
-        self._sim = BatchSimulator(self.model, threads=threads)
+        self.num_windows = self._base.targets.shape[0]
+        self._sim = BatchSimulator(self.model, threads=self._settings.threads)
         self._copies: list[mujoco.MjModel] = []
         self.evaluations = 0
 
     def close(self) -> None:
         self._sim.close()
 
-    def _window_arrays(self, eps, alignments, bounds):
-        """(W, nstate) initial states, (W, steps, nu) commands or None, (W, L-1, k) targets of
-        every window of prepared episodes (as recorded, or corrected by measurement parameters)."""
-        settings = self._settings
-        horizon = settings.horizons[0]
-        qpos_rows, qvel_rows, ctrl_rows, past_rows, targets = [], [], [], [], []
-        history = history_length(self.model)
-        for i, (ep, al, b) in enumerate(zip(eps, alignments, bounds, strict=True)):
-            if not (
+    def window_set(self, episodes: Sequence[Episode]) -> WindowSet:
+        """The windows of episodes (as recorded, or corrected by measurement parameters), built
+        by the replay's own window assembly."""
+        eps, alignments, bounds = prepare(self.scene, episodes, self._settings)
+        substeps = sorted({a.substeps for a in alignments})
+        if len(substeps) != 1:
+            raise BindingError(
+                f"calibration: episodes need one common sample period; their replay periods "
+                f"are {sorted({a.dt for a in alignments})} s: resample them first"
+            )
+        for ep, b in zip(eps, bounds, strict=True):
+            qvel_cols = b.qvel_index if b.qvel_index is not None else np.zeros(0, int)
+            if self._qpos_cols is None:
+                self._qpos_cols, self._qvel_cols = b.qpos_index, qvel_cols
+            elif not (
                 np.array_equal(b.qpos_index, self._qpos_cols)
-                and np.array_equal(
-                    b.qvel_index if b.qvel_index is not None else np.zeros(0, int), self._qvel_cols
-                )
+                and np.array_equal(qvel_cols, self._qvel_cols)
             ):
                 raise BindingError(
-                    f"calibration: episode {ep.id!r} has other state columns than the first"
+                    f"calibration: episode {ep.id!r} has other state columns than the first "
+                    f"(qpos addresses {b.qpos_index.tolist()} vs {self._qpos_cols.tolist()})"
                 )
-            qpos, qvel = full_state_rows(self.model, ep, b)
-            ctrl = control_rows(self.model, ep, b)
-            for w in _windows_for(ep, i, al, settings):
-                sl = slice(w.start, w.start + w.length)
-                qpos_rows.append(qpos[w.start])
-                qvel_rows.append(qvel[w.start])
-                if ctrl is not None:
-                    ctrl_rows.append(np.repeat(ctrl[sl][:-1], self.substeps, axis=0))
-                    if history:
-                        past_rows.append(past_controls(ctrl, w.start, self.substeps, history))
-                targets.append(
-                    np.concatenate(
-                        [qpos[sl][1:, self._qpos_cols], qvel[sl][1:, self._qvel_cols]], 1
-                    )
-                )
-        if not targets:
-            raise BindingError(f"calibration: no window of {horizon} s fits in the episodes")
-        init = initial_states(
-            self.model,
-            np.array(qpos_rows),
-            np.array(qvel_rows),
-            np.array(past_rows) if past_rows else None,
+        states = [full_state_rows(self.model, ep, b) for ep, b in zip(eps, bounds, strict=True)]
+        controls = [control_rows(self.model, ep, b) for ep, b in zip(eps, bounds, strict=True)]
+        windows = window_list(
+            [ep.num_samples for ep in eps],
+            [a.dt for a in alignments],
+            mode="windows",
+            horizon=self._settings.horizons[0],
+            stride=self._settings.window_stride,
         )
-        return init, (np.array(ctrl_rows) if ctrl_rows else None), np.array(targets)
+        if not windows:
+            raise BindingError(
+                f"calibration: no window of --horizon {self._settings.horizons[0]} s fits in the "
+                f"episodes (longest: {max(ep.times[-1] - ep.times[0] for ep in eps):.4g} s)"
+            )
+        batch = window_batch(self.model, windows, states, controls, substeps[0])
+        targets = np.stack(
+            [
+                np.concatenate(
+                    [
+                        states[w.episode][0][w.start + 1 : w.start + w.length, self._qpos_cols],
+                        states[w.episode][1][w.start + 1 : w.start + w.length, self._qvel_cols],
+                    ],
+                    1,
+                )
+                for w in windows
+            ]
+        )
+        return WindowSet(
+            batch,
+            targets,
+            tuple(eps[w.episode].id for w in windows),
+            np.array([w.start * alignments[w.episode].dt for w in windows]),
+        )
 
     def _models(self, values: np.ndarray) -> tuple[list[mujoco.MjModel], np.ndarray]:
         """One model per candidate (P, n) with its physics values applied in place, and a (P,)
@@ -154,54 +209,87 @@ class WindowedObjective(Objective):
         )
         return self._copies[: values.shape[0]], physical
 
-    def predict(self, values: np.ndarray, arrays=None) -> np.ndarray:
-        """(P, W, L-1, k) predicted qpos/qvel columns for (P, n) physical parameter values
-        (`arrays`: their `_candidate_arrays`, when the caller has them already)."""
-        values = np.atleast_2d(values)
-        P, W = values.shape[0], self.num_windows
-        candidates, physical = self._models(values)
-        models = [m for m in candidates for _ in range(W)]
-        init, ctrl, _ = arrays if arrays is not None else self._candidate_arrays(values)
-        nstep = (self.length - 1) * self.substeps
-        states, _ = self._sim.run(init, ctrl, nstep, models=models)
-        self.evaluations += P
-        qs, vs = state_slices(self.model)
-        samples = states[:, self.substeps - 1 :: self.substeps]
-        out = np.concatenate(
-            [samples[..., qs][..., self._qpos_cols], samples[..., vs][..., self._qvel_cols]], -1
-        )
-        out = out.reshape(P, W, self.length - 1, -1)
-        out[~physical] = np.nan
-        return out
-
-    def _candidate_arrays(self, values: np.ndarray):
-        """Stacked (P*W, ...) initial states and commands and (P, W, L-1, k) targets: the
-        recorded ones, or per candidate corrected by its measurement parameters."""
-        P = values.shape[0]
+    def _candidate_sets(self, values: np.ndarray) -> list[WindowSet]:
+        """Per candidate, its windows: the recorded ones, or corrected by its measurement
+        parameters."""
         if not self._measurement:
-            ctrl = np.tile(self.ctrl, (P, 1, 1)) if self.ctrl is not None else None
-            return (
-                np.tile(self.init, (P, 1)),
-                ctrl,
-                np.broadcast_to(self.targets, (P, *self.targets.shape)),
-            )
-        arrays = []
+            return [self._base] * values.shape[0]
+        out = []
         for row in values:
             params = {self.space.names[i]: row[i] for i in self._measurement}
-            corrected = [apply_signal_params(e, params) for e in self._episodes]
-            arrays.append(self._window_arrays(*prepare(self.scene, corrected, self._settings)))
-        ctrl = np.concatenate([a[1] for a in arrays]) if self.ctrl is not None else None
-        return np.concatenate([a[0] for a in arrays]), ctrl, np.stack([a[2] for a in arrays])
+            out.append(self.window_set([apply_signal_params(e, params) for e in self._episodes]))
+        return out
+
+    def evaluate(self, values: np.ndarray, sets: Sequence[WindowSet] | None = None) -> Prediction:
+        """Predictions and feasibility of (P, n) physical parameter values (`sets`: their
+        `_candidate_sets`, when the caller has them already)."""
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        P, W = values.shape[0], self.num_windows
+        candidates, physical = self._models(values)
+        if sets is None:
+            sets = self._candidate_sets(values)
+        if self._measurement:
+            batch = WindowBatch.concatenate([s.batch for s in sets])
+        else:
+            batch = self._base.batch.tiled(P)
+        out = run_batch(self._sim, batch, models=[m for m in candidates for _ in range(W)])
+        self.evaluations += P
+        qs, vs = state_slices(self.model)
+        samples = out.samples[:, 1:]
+        pred = np.concatenate(
+            [samples[..., qs][..., self._qpos_cols], samples[..., vs][..., self._qvel_cols]], -1
+        ).reshape(P, W, self.length - 1, -1)
+        diverged = out.diverged.reshape(P, W)
+        pred[diverged] = np.nan
+        pred[~physical] = np.nan
+        return Prediction(pred, physical, diverged, out.time_s.reshape(P, W))
+
+    def predict(self, values: np.ndarray) -> np.ndarray:
+        """(P, W, L-1, k) predicted qpos/qvel columns for (P, n) physical parameter values; NaN
+        for diverged windows and non-physical candidates."""
+        return self.evaluate(values).values
 
     def targets_for(self, values: np.ndarray) -> np.ndarray:
         """(P, W, L-1, k) recorded targets as each of (P, n) candidates' measurement parameters
         correct them (the recorded ones, broadcast, when the space has none)."""
-        return self._candidate_arrays(np.atleast_2d(values))[2]
+        sets = self._candidate_sets(np.atleast_2d(values))
+        return np.stack([s.targets for s in sets])
 
     def residual_values(self, values: np.ndarray) -> np.ndarray:
-        """(m, P) residuals for (P, n) physical values; diverged predictions give large residuals."""
+        """(m, P) residuals for (P, n) physical values; an infeasible candidate (non-physical, or
+        any diverged window) gets `PENALTY` everywhere."""
         values = np.atleast_2d(values)
-        arrays = self._candidate_arrays(values)  # corrected recordings: built once per candidate
-        res = (self.predict(values, arrays) - arrays[2]) / self.scale
-        res = np.where(np.isfinite(res), res, 1e3)
+        sets = self._candidate_sets(values)  # corrected recordings: built once per candidate
+        prediction = self.evaluate(values, sets)
+        targets = np.stack([s.targets for s in sets])
+        res = (prediction.values - targets) / self.scale
+        res = np.where(np.isfinite(res), res, PENALTY)
+        res[~prediction.feasible] = PENALTY
         return res.reshape(res.shape[0], -1).T
+
+    def check_feasible(self, values: Sequence[float], *, what: str = "values") -> None:
+        """Raise ParameterError for non-physical values, SimulationDiverged (naming the first
+        unstable window: episode, time, MuJoCo warning) when any window diverges."""
+        row = np.asarray(values, dtype=float)[None]
+        sets = self._candidate_sets(row)
+        prediction = self.evaluate(row, sets)
+        named = dict(zip(self.space.names, row[0].tolist(), strict=True))
+        if not prediction.physical[0]:
+            raise ParameterError(
+                f"calibration {what} {named}: non-physical (a body inertia breaks the triangle "
+                "inequality)"
+            )
+        diverged = prediction.diverged[0]
+        if diverged.any():
+            k = int(np.argmax(diverged))
+            model, batch = self._copies[0], sets[0].batch
+            step = int(round(prediction.time_s[0, k] / model.opt.timestep))
+            ctrl = None if batch.ctrl is None else batch.ctrl[k]
+            reason = warning_reason(model, batch.init[k], ctrl, step)
+            at = sets[0].starts_s[k] + prediction.time_s[0, k]
+            raise SimulationDiverged(
+                f"calibration {what} {named}: {int(diverged.sum())} of {diverged.size} windows "
+                f"diverge (first: episode {sets[0].episode_ids[k]!r}, window at "
+                f"{sets[0].starts_s[k]:.4g} s, unstable at {at:.4g} s: {reason}); choose other "
+                "start values"
+            )

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from workbench.errors import SettingsError
+
 MIN_EPISODES = 5
 
 
@@ -27,7 +29,7 @@ def paired_change_ci(
     """
     nominal, calibrated = np.asarray(nominal, float), np.asarray(calibrated, float)
     if nominal.shape != calibrated.shape or nominal.ndim != 1:
-        raise ValueError(
+        raise SettingsError(
             f"paired_change_ci: expected two (n,) arrays, got {nominal.shape} and {calibrated.shape}"
         )
     keep = np.isfinite(nominal) & np.isfinite(calibrated)

@@ -1,4 +1,11 @@
-"""Sim-to-real gap metrics per signal, per joint/body, per episode, and aggregated."""
+"""Sim-to-real gap metrics per signal, per joint/body, per episode, and aggregated.
+
+Diverged replays are reported, never scored (`episode_diverged`): in `open_loop`, `tracking` and
+`inverse` an episode whose replay went unstable anywhere is excluded from the aggregates and has no
+metrics; in `windows` the windows that went unstable are counted (`diverged_windows`) and left
+out of that episode's metrics, and an episode whose windows all diverged is excluded like above.
+Excluded episodes are listed in `GapReport.diverged` with when and why.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from workbench.errors import ConfigError, SettingsError
 from workbench.metrics.errors import first_exceedance, impact_index, pose_errors, summary
 from workbench.replay.trace import SimTrace
+from workbench.schema import table
 
 DEFAULT_THRESHOLDS = {
     "qpos": 0.1,
@@ -29,9 +38,18 @@ class GapReport:
     Attributes:
       scene, mode: what was replayed how.
       settings: replay settings, parameters and thresholds (JSON values).
-      episodes: per episode: `id`, `alignment`, `diverged_windows`, `windows`, `metrics` (flat
-        key -> value, keys like `qpos/shoulder/rmse` or `h=0.25s/qpos/cube/position_error_m/mean`).
-      aggregate: key -> {median, mean, p90, n} over episodes.
+      episodes: per episode (`episode_entry`): `id`, `alignment`, `windows`,
+        `diverged_windows`, `diverged` (excluded from the aggregate), `divergence` (None, or
+        `time_s`, `reason`, `window_start_s` of its first unstable window) and `metrics` (flat
+        key -> value, keys like `qpos/shoulder/rmse` or `h=0.25s/qpos/cube/position_error_m/mae`;
+        empty for a diverged episode).
+      aggregate: key -> {median, mean, p90, n} over the included episodes (n: those with a
+        finite value).
+      diverged: the excluded episodes: `id`, `time_s` (after the episode's first sample),
+        `reason` ("nan", "state limit", "mujoco warning <name>").
+      included: episodes in the aggregate (len(episodes) - len(diverged)).
+      diverged_windows: unstable windows over all episodes (windows mode: also those of
+        included episodes, which their metrics leave out).
     """
 
     scene: str
@@ -39,6 +57,9 @@ class GapReport:
     settings: dict[str, Any]
     episodes: list[dict[str, Any]]
     aggregate: dict[str, dict[str, float]]
+    diverged: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    included: int = 0
+    diverged_windows: int = 0
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1, allow_nan=True)
@@ -53,14 +74,51 @@ class GapReport:
 
     @classmethod
     def load(cls, path: str | Path) -> GapReport:
-        return cls(**json.loads(Path(path).read_text()))
+        """Read a report written by `save`; ConfigError names the file when it is not one."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                f"{path}: expected a gap report (JSON), could not read it: {exc}"
+            ) from None
+        fields = [f.name for f in dataclasses.fields(cls)]
+        data = table(data, str(path), ConfigError, allowed=fields, required=fields[:5])
+        return cls(**data)
 
     def value(self, key: str, stat: str = "median") -> float:
         """An aggregated statistic; a missing key lists close ones."""
         if key not in self.aggregate:
             close = [k for k in self.aggregate if key.split("/")[0] in k][:10]
-            raise KeyError(f"metric {key!r} not in report; e.g. {close}")
+            raise SettingsError(f"metric {key!r}: not in the report's aggregate; e.g. {close}")
+        if stat not in self.aggregate[key]:
+            raise SettingsError(
+                f"stat: expected one of {sorted(self.aggregate[key])}, got {stat!r}"
+            )
         return self.aggregate[key][stat]
+
+    def divergence_lines(self, *, limit: int = 5) -> list[str]:
+        """Sentences for a summary: how many episodes were excluded as diverged (and the first
+        ones with when and why), and how many windows diverged; empty when none did."""
+        lines = []
+        if self.diverged:
+            lines.append(
+                f"DIVERGED: {len(self.diverged)} of {len(self.episodes)} episodes went unstable "
+                f"and are excluded from the metrics ({self.included} included)"
+            )
+            lines += [
+                f"  {d['id']}: at {d['time_s']:.4g} s ({d['reason']})"
+                for d in self.diverged[:limit]
+            ]
+            if len(self.diverged) > limit:
+                lines.append(f"  ... {len(self.diverged) - limit} more in gap.json")
+        partial = self.diverged_windows - sum(d.get("windows", 0) for d in self.diverged)
+        if self.mode == "windows" and partial > 0:
+            lines.append(
+                f"WARNING: {partial} windows of included episodes diverged and are left out of "
+                "their metrics; see gap.json"
+            )
+        return lines
 
 
 def _group_errors(trace: SimTrace, signal: str):
@@ -87,10 +145,14 @@ def episode_metrics(
     th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     dt = trace.alignment.dt
     out: dict[str, float] = {}
+    if episode_diverged(trace):
+        return out
+    keep = ~np.asarray(trace.diverged, dtype=bool)
     for signal in trace.predicted:
         for key, kind, err in _group_errors(trace, signal):
             threshold = th.get(kind, th.get(signal, 1.0))
             if trace.mode == "windows":
+                err = err[keep]
                 for h in horizons:
                     j = int(round(h / dt))
                     if j < err.shape[1]:
@@ -116,6 +178,15 @@ def episode_metrics(
                 if t_real is not None and t_sim is not None:
                     out[f"contact/{g.name}/first_contact_time_error_s"] = (t_sim - t_real) * dt
     return out
+
+
+def episode_diverged(trace: SimTrace) -> bool:
+    """Whether an episode is excluded from the aggregates: `windows`: every window diverged;
+    other modes: its replay diverged anywhere."""
+    diverged = np.asarray(trace.diverged, dtype=bool)
+    if trace.mode == "windows":
+        return bool(diverged.size) and bool(diverged.all())
+    return bool(diverged.any())
 
 
 def aggregate(per_episode: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
@@ -162,12 +233,15 @@ def episode_entry(
     thresholds: Mapping[str, float] | None = None,
     contact_bodies: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One episode's record in a report: id, alignment note, window counts and flat metrics."""
+    """One episode's record in a report: id, alignment note, window counts, divergence and flat
+    metrics (see GapReport)."""
     return {
         "id": trace.episode.id,
         "alignment": trace.alignment.note,
         "windows": int(trace.starts.size),
-        "diverged_windows": int(trace.diverged.sum()),
+        "diverged_windows": int(np.sum(trace.diverged)),
+        "diverged": episode_diverged(trace),
+        "divergence": None if trace.divergence is None else trace.divergence.as_dict(),
         "metrics": episode_metrics(
             trace, horizons=horizons, thresholds=thresholds, contact_bodies=contact_bodies
         ),
@@ -182,8 +256,27 @@ def report_from_entries(
     settings: Mapping[str, Any],
     thresholds: Mapping[str, float] | None = None,
 ) -> GapReport:
-    """A report from per-episode records (e.g. streamed ones), with their aggregate."""
+    """A report from per-episode records (e.g. streamed ones): the aggregate over the episodes
+    that did not diverge, and the list of those that did."""
     settings = {**settings, "thresholds": {**DEFAULT_THRESHOLDS, **(thresholds or {})}}
+    included = [e for e in episodes if not e.get("diverged", False)]
+    diverged = [
+        {
+            "id": e["id"],
+            "time_s": (e.get("divergence") or {}).get("time_s", float("nan")),
+            "reason": (e.get("divergence") or {}).get("reason", "unknown"),
+            "windows": int(e.get("diverged_windows", 0)),
+        }
+        for e in episodes
+        if e.get("diverged", False)
+    ]
     return GapReport(
-        scene, mode, dict(settings), list(episodes), aggregate([e["metrics"] for e in episodes])
+        scene,
+        mode,
+        dict(settings),
+        list(episodes),
+        aggregate([e["metrics"] for e in included]),
+        diverged,
+        len(included),
+        int(sum(e.get("diverged_windows", 0) for e in episodes)),
     )

@@ -43,6 +43,8 @@ class BoundEpisode:
     ctrl_index: np.ndarray | None  # (ku,) actuator id of each `ctrl` column
     torque_index: np.ndarray | None  # (kt,) dof address of each `qfrc_actuator` column
     groups: dict[str, tuple[ColumnGroup, ...]]  # signal -> comparison groups
+    # `qpos` column indices (w x y z) of each fully recorded free/ball joint quaternion
+    qpos_quaternions: tuple[tuple[int, int, int, int], ...] = ()
 
 
 def _joint_names(model: mujoco.MjModel) -> list[str]:
@@ -88,6 +90,41 @@ def _groups(model: mujoco.MjModel, columns, joints, *, pose: bool) -> tuple[Colu
     return tuple(groups)
 
 
+QUATERNION_TOLERANCE = 1e-2  # |norm - 1| beyond this is refused, below it renormalised
+
+
+def _quaternions(model: mujoco.MjModel, qpos_index: np.ndarray) -> dict[int, tuple[int, ...]]:
+    """joint id -> `qpos` column indices of its quaternion, for free/ball joints recorded whole."""
+    column = {int(a): k for k, a in enumerate(qpos_index)}
+    out = {}
+    for jid in range(model.njnt):
+        kind = int(model.jnt_type[jid])
+        if kind not in (int(mujoco.mjtJoint.mjJNT_FREE), int(mujoco.mjtJoint.mjJNT_BALL)):
+            continue
+        first = model.jnt_qposadr[jid] + (3 if kind == mujoco.mjtJoint.mjJNT_FREE else 0)
+        addr = [int(first) + i for i in range(4)]
+        if all(a in column for a in addr):
+            out[jid] = tuple(column[a] for a in addr)
+    return out
+
+
+def _check_unit_quaternions(
+    values: np.ndarray, quats: dict[int, tuple[int, ...]], names: list[str], where: str
+) -> None:
+    """Refuse recorded quaternions that are all zero or whose norm is off 1 by more than
+    QUATERNION_TOLERANCE (smaller deviations are renormalised when the state is built)."""
+    for jid, cols in quats.items():
+        norm = np.linalg.norm(values[:, list(cols)], axis=1)
+        bad = ~(np.abs(norm - 1.0) <= QUATERNION_TOLERANCE)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise BindingError(
+                f"{where}: signal 'qpos' joint {names[jid]!r} row {row}: expected a unit "
+                f"quaternion (|norm - 1| <= {QUATERNION_TOLERANCE:g}), got norm {norm[row]:.6g} "
+                f"({values[row, list(cols)].tolist()})"
+            )
+
+
 def bind_episode(
     scene: Scene, episode: Episode, *, need_ctrl: bool = False, need_torque: bool = False
 ) -> BoundEpisode:
@@ -118,6 +155,8 @@ def bind_episode(
                 f"addresses {sorted(need)}, the episode's qpos columns cover {sorted(set(qpos_index.tolist()) & need)} "
                 f"(columns {list(qpos.columns)})"
             )
+    quats = _quaternions(model, qpos_index)
+    _check_unit_quaternions(qpos.values, quats, names, where)
     groups = {"qpos": _groups(model, qpos.columns, qpos_joints, pose=True)}
     qvel_index = None
     if "qvel" in episode.signals:
@@ -154,4 +193,6 @@ def bind_episode(
             f"{where}: expected a 'qfrc_actuator' signal (measured joint torque) on "
             f"joints {list(b.torque_joints)}; signals are {sorted(episode.signals)}"
         )
-    return BoundEpisode(qpos_index, qvel_index, ctrl_index, torque_index, groups)
+    return BoundEpisode(
+        qpos_index, qvel_index, ctrl_index, torque_index, groups, tuple(quats.values())
+    )

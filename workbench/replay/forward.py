@@ -1,53 +1,58 @@
 """Forward replays as batched rollouts: `open_loop`, `windows` and `tracking`.
 
 Every replay is a list of windows (episode, start sample, length); windows of all episodes are
-sorted by length, packed into batches and run through one `mujoco.rollout` call per batch.
+sorted by length, packed into batches and run through one `mujoco.rollout` call per batch
+(`workbench.replay.windows`, shared with calibration).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import mujoco
 import numpy as np
 
 from workbench.episode import Episode
+from workbench.errors import SettingsError
 from workbench.replay.binding import BoundEpisode
-from workbench.replay.rollout import (
-    BatchSimulator,
-    history_length,
-    initial_states,
-    past_controls,
-    state_slices,
-)
+from workbench.replay.divergence import Divergence, warning_reason
+from workbench.replay.rollout import BatchSimulator, state_slices
+from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment
+from workbench.replay.trace import SimTrace
+from workbench.replay.windows import Window, run_batch, window_batch, window_list
 
-
-@dataclasses.dataclass(frozen=True)
-class Window:
-    """One forward simulation: `length` samples of `episode` from sample `start`."""
-
-    episode: int
-    start: int
-    length: int
+Progress = Callable[[int, int], None]
+SensorSignal = Callable[[np.ndarray, BoundEpisode], np.ndarray]
 
 
 @dataclasses.dataclass
 class WindowResult:
-    qpos: np.ndarray  # (L, nq)
-    qvel: np.ndarray  # (L, nv)
-    sensors: np.ndarray  # (L, nsensordata), sample j = value during the step leaving sample j
+    """One simulated window: (L, nq) qpos, (L, nv) qvel, (L, nsensordata) sensors (sample j =
+    value during the step leaving sample j), NaN from its first unstable sample on; `time_s`:
+    seconds after the window start at which it diverged (NaN if it did not), and why."""
+
+    qpos: np.ndarray
+    qvel: np.ndarray
+    sensors: np.ndarray
     diverged: bool
+    time_s: float = float("nan")
+    reason: str = ""
 
 
 def full_state_rows(
     model: mujoco.MjModel, episode: Episode, bound: BoundEpisode
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(T, nq) qpos and (T, nv) qvel: recorded columns over the model's defaults (qpos0, zero)."""
+    """(T, nq) qpos and (T, nv) qvel: recorded columns over the model's defaults (qpos0, zero);
+    recorded quaternions of free/ball joints renormalised (binding refused far-off ones)."""
     T = episode.num_samples
     qpos = np.tile(model.qpos0, (T, 1))
     qpos[:, bound.qpos_index] = episode.signals["qpos"].values
+    for cols in bound.qpos_quaternions:
+        addr = bound.qpos_index[list(cols)]
+        norm = np.linalg.norm(qpos[:, addr], axis=1, keepdims=True)
+        qpos[:, addr] /= np.where(norm > 0, norm, 1.0)
     qvel = np.zeros((T, model.nv))
     if bound.qvel_index is not None:
         qvel[:, bound.qvel_index] = episode.signals["qvel"].values
@@ -62,15 +67,6 @@ def control_rows(model: mujoco.MjModel, episode: Episode, bound: BoundEpisode) -
     if bound.ctrl_index is not None:
         ctrl[:, bound.ctrl_index] = episode.signals["ctrl"].values
     return ctrl
-
-
-def _substep_controls(rows: np.ndarray, n: int, interpolate: bool) -> np.ndarray:
-    """((L-1)*n, nu) per-step commands from (L, nu) per-sample ones."""
-    if not interpolate or n == 1:
-        return np.repeat(rows[:-1], n, axis=0)
-    frac = (np.arange(n) / n)[None, :, None]
-    steps = rows[:-1, None, :] * (1 - frac) + rows[1:, None, :] * frac
-    return steps.reshape(-1, rows.shape[1])
 
 
 def _batches(windows: list[Window], nstate: int, substeps: int, budget: int) -> list[list[int]]:
@@ -99,8 +95,9 @@ def simulate_windows(
     budget: int = 20_000_000,
     interpolate: bool = False,
     models: Sequence[mujoco.MjModel] | None = None,
+    diagnose: Sequence[bool] | None = None,
 ) -> list[WindowResult]:
-    """Roll out every window from its recorded state under its (zero-order-held) commands.
+    """Roll out every window from its recorded state under its recorded commands.
 
     Args:
       sim: batch simulator of the replay model.
@@ -113,13 +110,14 @@ def simulate_windows(
         held (recorded commands, zero-order hold).
       models: optional per-window model (same sizes as `sim.model`, e.g. physics variants);
         default: every window runs in `sim.model`.
+      diagnose: per window, whether to name the MuJoCo warning when it diverges.
     """
     if models is not None and len(models) != len(windows):
-        raise ValueError(f"models: expected one per window ({len(windows)}), got {len(models)}")
+        raise SettingsError(f"models: expected one per window ({len(windows)}), got {len(models)}")
     model = sim.model
     substeps = {alignment[w.episode].substeps for w in windows}
     if len(substeps) > 1:
-        raise ValueError(
+        raise SettingsError(
             f"simulate_windows: expected one substeps value per call, got {sorted(substeps)}"
         )
     n = substeps.pop() if substeps else 1
@@ -127,54 +125,139 @@ def simulate_windows(
     qs, vs = state_slices(model)
     results: list[WindowResult | None] = [None] * len(windows)
     for batch in _batches(windows, nstate, n, budget):
-        length = max(windows[i].length for i in batch)
-        nstep = (length - 1) * n
-        qpos0 = np.stack([states[windows[i].episode][0][windows[i].start] for i in batch])
-        qvel0 = np.stack([states[windows[i].episode][1][windows[i].start] for i in batch])
-        H = history_length(model)
-        past = None
-        if H and model.nu:
-            past = np.stack(
-                [
-                    past_controls(controls[windows[i].episode], windows[i].start, n, H)
-                    if controls[windows[i].episode] is not None
-                    else np.zeros((H, model.nu))
-                    for i in batch
-                ]
-            )
-        init = initial_states(model, qpos0, qvel0, past)
-        ctrl = None
-        if model.nu:
-            ctrl = np.zeros((len(batch), nstep, model.nu))
-            for b, i in enumerate(batch):
-                w, rows = windows[i], controls[windows[i].episode]
-                if rows is not None:
-                    ctrl[b, : (w.length - 1) * n] = _substep_controls(
-                        rows[w.start : w.start + w.length], n, interpolate
-                    )
-        if nstep == 0:
-            out_states, out_sensors = (
-                np.empty((len(batch), 0, nstate)),
-                np.empty((len(batch), 0, model.nsensordata)),
-            )
-        else:
-            batch_models = [models[i] for i in batch] if models is not None else None
-            out_states, out_sensors = sim.run(init, ctrl, nstep, models=batch_models)
+        inputs = window_batch(
+            model, [windows[i] for i in batch], states, controls, n, interpolate=interpolate
+        )
+        out = run_batch(
+            sim,
+            inputs,
+            models=None if models is None else [models[i] for i in batch],
+            diagnose=None if diagnose is None else [diagnose[i] for i in batch],
+        )
         for b, i in enumerate(batch):
             L = windows[i].length
-            samples = np.concatenate(
-                [init[b : b + 1], out_states[b, n - 1 : (L - 1) * n : n]], axis=0
+            results[i] = WindowResult(
+                out.samples[b, :L, qs],
+                out.samples[b, :L, vs],
+                out.sensors[b, :L],
+                bool(out.diverged[b]),
+                float(out.time_s[b]),
+                out.reason[b],
             )
-            sensors = np.full((L, model.nsensordata), np.nan)
-            sensors[: L - 1] = out_sensors[b, 0 : (L - 1) * n : n]
-            bad = ~np.isfinite(samples).all(axis=1)
-            # mj_step resets the data (time back to 0) on instability: catch it via the clock
-            expected = samples[0, 0] + np.arange(L) * n * model.opt.timestep
-            bad |= np.abs(samples[:, 0] - expected) > 1e-6 + 1e-9 * np.abs(expected)
-            diverged = bool(bad.any())
-            if diverged:
-                first = int(np.argmax(bad))
-                samples[first:] = np.nan
-                sensors[max(first - 1, 0) :] = np.nan
-            results[i] = WindowResult(samples[:, qs], samples[:, vs], sensors, diverged)
     return results  # type: ignore[return-value]
+
+
+def forward_traces(
+    model: mujoco.MjModel,
+    episodes: Sequence[Episode],
+    alignments: Sequence[Alignment],
+    bounds: Sequence[BoundEpisode],
+    settings: ReplaySettings,
+    controls: Sequence[np.ndarray | None],
+    progress: Progress | None = None,
+    *,
+    sensor_signal: SensorSignal | None = None,
+    episode_models: Sequence[mujoco.MjModel] | None = None,
+) -> list[SimTrace]:
+    """Forward-simulate every window of every episode into one SimTrace per episode.
+
+    `controls`: per episode (T, nu) commands of `model`; `sensor_signal` maps a window's
+    sensordata to its simulated `qfrc_actuator` (tracking), with commands interpolated between
+    samples; `episode_models` optionally gives each episode its own (equally sized) model, e.g.
+    one physics variant per episode copy. The first diverged window of each episode is re-run to
+    name its MuJoCo warning.
+    """
+    states = [full_state_rows(model, ep, b) for ep, b in zip(episodes, bounds, strict=True)]
+    windows = window_list(
+        [ep.num_samples for ep in episodes],
+        [al.dt for al in alignments],
+        mode=settings.mode,
+        horizon=max(settings.horizons),
+        stride=settings.window_stride,
+    )
+    results: list[WindowResult | None] = [None] * len(windows)
+    with BatchSimulator(model, threads=settings.threads) as sim:
+        by_substeps: dict[int, list[int]] = {}
+        for k, w in enumerate(windows):
+            by_substeps.setdefault(alignments[w.episode].substeps, []).append(k)
+        done = 0
+        for keys in by_substeps.values():
+            # chunks of windows keep progress visible and memory bounded
+            for c in range(0, len(keys), 512):
+                chunk = keys[c : c + 512]
+                out = simulate_windows(
+                    sim,
+                    [windows[k] for k in chunk],
+                    states,
+                    list(controls),
+                    list(alignments),
+                    budget=settings.budget,
+                    interpolate=sensor_signal is not None,
+                    models=None
+                    if episode_models is None
+                    else [episode_models[windows[k].episode] for k in chunk],
+                )
+                for k, r in zip(chunk, out, strict=True):
+                    results[k] = r
+                done += len(chunk)
+                if progress:
+                    progress(done, len(windows))
+        by_episode: list[list[int]] = [[] for _ in episodes]
+        for k, w in enumerate(windows):
+            by_episode[w.episode].append(k)
+        traces = []
+        for i, (ep, al, b) in enumerate(zip(episodes, alignments, bounds, strict=True)):
+            mine = by_episode[i]
+            predicted = {}
+            if mine:
+                predicted["qpos"] = np.stack([results[k].qpos[:, b.qpos_index] for k in mine])
+                if b.qvel_index is not None:
+                    predicted["qvel"] = np.stack([results[k].qvel[:, b.qvel_index] for k in mine])
+                if sensor_signal is not None and b.torque_index is not None:
+                    predicted["qfrc_actuator"] = np.stack(
+                        [sensor_signal(results[k].sensors, b) for k in mine]
+                    )
+            diverged = np.array([results[k].diverged for k in mine], dtype=bool)
+            divergence = None
+            if diverged.any():
+                k = mine[int(np.argmax(diverged))]
+                divergence = _first_divergence(
+                    model,
+                    windows[k],
+                    results[k],
+                    states,
+                    controls,
+                    al,
+                    interpolate=sensor_signal is not None,
+                    window_model=None if episode_models is None else episode_models[i],
+                )
+            starts = np.array([windows[k].start for k in mine], dtype=int)
+            traces.append(
+                SimTrace(ep, settings.mode, starts, predicted, al, b, diverged, divergence)
+            )
+    return traces
+
+
+def _first_divergence(
+    model: mujoco.MjModel,
+    window: Window,
+    result: WindowResult,
+    states: Sequence[tuple[np.ndarray, np.ndarray]],
+    controls: Sequence[np.ndarray | None],
+    al: Alignment,
+    *,
+    interpolate: bool,
+    window_model: mujoco.MjModel | None,
+) -> Divergence:
+    """The Divergence of an episode's first diverged window, its MuJoCo warning named."""
+    reason = result.reason
+    if reason == "mujoco warning":
+        inputs = window_batch(
+            model, [window], states, controls, al.substeps, interpolate=interpolate
+        )
+        m = window_model if window_model is not None else model
+        step = int(round(result.time_s / m.opt.timestep))
+        ctrl = None if inputs.ctrl is None else inputs.ctrl[0]
+        reason = warning_reason(m, inputs.init[0], ctrl, step)
+    start = window.start * al.dt
+    return Divergence(start + result.time_s, reason, start)

@@ -13,6 +13,8 @@ import mujoco
 import numpy as np
 from mujoco import rollout as _rollout
 
+from workbench.errors import SettingsError
+
 STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
 
@@ -46,7 +48,7 @@ def initial_states(
     if past_ctrl is not None and delayed:
         H = history_length(model)
         if past_ctrl.shape != (qpos.shape[0], H, model.nu):
-            raise ValueError(
+            raise SettingsError(
                 f"past_ctrl: expected shape {(qpos.shape[0], H, model.nu)}, got {past_ctrl.shape}"
             )
     for b in range(qpos.shape[0]):

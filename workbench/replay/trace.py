@@ -8,6 +8,7 @@ import numpy as np
 
 from workbench.episode import Episode
 from workbench.replay.binding import BoundEpisode
+from workbench.replay.divergence import Divergence
 from workbench.replay.timeline import Alignment
 
 MODES = ("open_loop", "windows", "tracking", "inverse")
@@ -28,7 +29,9 @@ class SimTrace:
         recording at sample starts[w] + j.
       alignment: how recorded samples map to simulation steps.
       bound: resolved model addresses of the episode's signals.
-      diverged: (W,) True where the simulation produced NaN/Inf (values after it are NaN).
+      diverged: (W,) True where the window went unstable (NaN, a state beyond MuJoCo's limit,
+        or a MuJoCo warning); its values from that sample on are NaN.
+      divergence: when and why the first diverged window went unstable (None if none did).
     """
 
     episode: Episode
@@ -38,6 +41,7 @@ class SimTrace:
     alignment: Alignment
     bound: BoundEpisode
     diverged: np.ndarray
+    divergence: Divergence | None = None
 
     @property
     def window_length(self) -> int:

@@ -12,7 +12,6 @@ import dataclasses
 import mujoco
 import numpy as np
 
-from workbench.errors import BindingError
 from workbench.scenes.scene import Scene, compile_spec
 
 _SCALAR_JOINTS = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
@@ -36,24 +35,22 @@ class TrackingModel:
 
 
 def tracking_model(scene: Scene) -> TrackingModel:
-    """Compile the scene with its actuators replaced by tracking servos on its hinge/slide state joints."""
+    """Compile the scene with its actuators replaced by tracking servos on its hinge/slide state
+    joints. Free and ball joints are not servoed: they move under the simulated physics, as in
+    `open_loop` (a scene with only those, e.g. a tossed cube, replays passively)."""
     model = scene.model
     joints = []
     for name in scene.binding.state_joints:
         jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
         if model.jnt_type[jid] in _SCALAR_JOINTS:
             joints.append(name)
-    if not joints:
-        raise BindingError(
-            f"scene {scene.name!r}: tracking mode needs hinge or slide state joints; "
-            f"state joints {list(scene.binding.state_joints)} have none"
-        )
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
     full = np.zeros((model.nv, model.nv))
     mujoco.mj_fullM(model, data, full)
     dofs = np.array(
-        [model.jnt_dofadr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j)] for j in joints]
+        [model.jnt_dofadr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j)] for j in joints],
+        dtype=int,
     )
     inertia = np.maximum(np.diag(full)[dofs], 1e-9)
     wn = 2 * np.pi * scene.binding.tracking_bandwidth_hz

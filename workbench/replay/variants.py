@@ -14,11 +14,13 @@ from collections.abc import Iterator, Mapping, Sequence
 import mujoco
 
 from workbench.episode import Episode
-from workbench.errors import ParameterError
+from workbench.errors import ParameterError, SettingsError
 from workbench.physics import set_values
 from workbench.physics.signal_params import is_signal_param
-from workbench.replay.forward import control_rows
-from workbench.replay.run import Progress, ReplaySettings, _forward, prepare, replay
+from workbench.replay.forward import Progress, control_rows, forward_traces
+from workbench.replay.prepare import prepare
+from workbench.replay.run import replay
+from workbench.replay.settings import ReplaySettings
 from workbench.replay.trace import SimTrace
 from workbench.scenes.scene import Scene
 
@@ -47,8 +49,8 @@ def replay_variants(
       ParameterError: a bad name or value in some variant (checked before anything runs).
     """
     settings = settings or ReplaySettings()
-    if chunk < 1:
-        raise ValueError(f"chunk: expected >= 1, got {chunk}")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise SettingsError(f"chunk: expected an integer >= 1, got {chunk!r}")
     variants = [dict(v) for v in variants]
     for i, values in enumerate(variants):
         bad = [name for name in values if is_signal_param(name)]
@@ -72,7 +74,7 @@ def replay_variants(
         group = variants[first : first + chunk]
         restore = [set_values(m, values) for m, values in zip(copies, group, strict=False)]
         try:
-            traces = _forward(
+            traces = forward_traces(
                 scene.model,
                 list(episodes) * len(group),
                 list(alignments) * len(group),
