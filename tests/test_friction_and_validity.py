@@ -14,8 +14,7 @@ from workbench import ReplaySettings, replay
 from workbench.calibrate import Parameter, ParameterSpace
 from workbench.calibrate.inverse_objective import InverseObjective
 from workbench.errors import ParameterError, SceneError
-from workbench.physics import set_values
-from workbench.physics.addresses import resolve, write_unchecked
+from workbench.physics import resolve, set_values, write_unchecked
 from workbench.replay.inverse import recorded_motion
 from workbench.scenes.builders import build_torque_actuated
 

@@ -156,11 +156,15 @@ def run_gap(
                 results[trace.episode.id] = entry
                 if log is not None:  # one line per episode, flushed once its chunk finishes
                     log.append(entry, digests[trace.episode.id])
-                if trace.episode.id in plotted:
+                if trace.episode.id in plotted and not entry.get("diverged"):
                     kept[trace.episode.id] = trace
             del traces
         if out is not None:  # plots show the same episodes as a fresh run would
-            missing = [ep for ep in episodes if ep.id in plotted and ep.id not in kept]
+            missing = [
+                ep
+                for ep in episodes
+                if ep.id in plotted and ep.id not in kept and not results[ep.id].get("diverged")
+            ]
             if missing:
                 kept.update(
                     (t.episode.id, t) for t in replay(scene, missing, settings, params=params)
@@ -269,11 +273,7 @@ def format_summary(report: GapReport, *, limit: int = 60) -> str:
         )
     if len(keys) > limit:
         lines.append(f"... {len(keys) - limit} more in gap.json")
-    diverged = sum(e["diverged_windows"] for e in report.episodes)
-    if diverged:
-        lines.append(
-            f"WARNING: {diverged} simulated windows diverged (NaN/instability); see gap.json"
-        )
+    lines += report.divergence_lines()
     notes = sorted({e["alignment"] for e in report.episodes})
     lines += [f"timeline: {n}" for n in notes[:3]]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from workbench.calibrate.inverse_objective import InverseObjective
 from workbench.calibrate.objective import WindowedObjective
 from workbench.calibrate.space import ParameterSpace, identifiable_flags
 from workbench.episode import Episode
+from workbench.errors import SettingsError
 from workbench.scenes.scene import Scene
 
 
@@ -145,7 +146,7 @@ def calibrate(
             threads=threads,
         )
     else:
-        raise ValueError(f"objective: expected 'windows' or 'inverse', got {objective!r}")
+        raise SettingsError(f"objective: expected 'windows' or 'inverse', got {objective!r}")
     try:
         nominal = space.nominal(scene.model)
         x_start = np.asarray(start if start is not None else nominal, dtype=float)
@@ -204,7 +205,7 @@ def calibrate(
         spread, spread_method = None, "laplace (standard error)"
         if spread_samples > 0:
             if not isinstance(objective, WindowedObjective):
-                raise ValueError(
+                raise SettingsError(
                     "spread_samples: the DROPO-style spread needs the windows objective"
                 )
             fit = fit_spread(objective, values, samples=spread_samples)

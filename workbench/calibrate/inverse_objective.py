@@ -17,7 +17,7 @@ from workbench.calibrate.objective import PENALTY, Objective
 from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
 from workbench.errors import ParameterError, SimulationDiverged
-from workbench.physics.addresses import write_unchecked
+from workbench.physics import write_unchecked
 from workbench.physics.signal_params import apply_signal_params
 from workbench.replay.modes import motion_rows
 from workbench.replay.prepare import prepare

@@ -23,7 +23,7 @@ import numpy as np
 from workbench.calibrate.space import ParameterSpace
 from workbench.episode import Episode
 from workbench.errors import BindingError, ParameterError, SettingsError, SimulationDiverged
-from workbench.physics.addresses import write_unchecked
+from workbench.physics import write_unchecked
 from workbench.physics.signal_params import apply_signal_params
 from workbench.replay.divergence import warning_reason
 from workbench.replay.forward import control_rows, full_state_rows

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
-from scipy.signal import savgol_filter
 
 from workbench.errors import SettingsError
 
@@ -55,6 +54,8 @@ def smooth_positions(
         q = qpos[:, addr]
         flips = np.cumsum(np.r_[False, np.sum(q[1:] * q[:-1], axis=1) < 0]) % 2
         qpos[:, addr] = np.where(flips[:, None] == 1, -q, q)
+    from scipy.signal import savgol_filter  # here: scipy.signal is slow to import
+
     qpos = savgol_filter(qpos, window, order, axis=0)
     for addr in quats:
         norm = np.linalg.norm(qpos[:, addr], axis=1, keepdims=True)
@@ -82,6 +83,8 @@ def motion_derivatives(
     """
     T = qpos.shape[0]
     if smooth_window > 0 and T >= 3:
+        from scipy.signal import savgol_filter  # here: scipy.signal is slow to import
+
         window = max(5, int(round(smooth_window / dt)) | 1)
         window = min(window, T if T % 2 else T - 1)
         order = min(3, window - 1)
