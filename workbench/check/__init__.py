@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workbench.check.compare import Outcome, Values, compare, load_baseline, save_baseline
-from workbench.check.formats import junit_xml, markdown, text_table
+from workbench.check.formats import junit_xml, markdown, outcomes_json, text_table
 from workbench.check.suite import Case, MetricSpec, Suite, Tolerance, load_suite
 from workbench.errors import ConfigError, name_list
 
@@ -26,6 +26,7 @@ __all__ = [
     "load_baseline",
     "load_suite",
     "markdown",
+    "outcomes_json",
     "run_suite",
     "save_baseline",
     "text_table",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -95,3 +96,23 @@ def junit_xml(outcomes: Sequence[Outcome], *, suite: str, seconds: dict[str, flo
             ET.SubElement(tc, "system-out").text = o.describe()
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def outcomes_json(outcomes: Sequence[Outcome], *, suite: str) -> str:
+    """The outcomes as JSON: {suite, outcomes: [{case, metric, key, stat, baseline, value,
+    tolerance, status, message}]} (what `workbench report` reads)."""
+    rows = [
+        {
+            "case": o.case,
+            "metric": o.metric.label,
+            "key": o.metric.key,
+            "stat": o.metric.stat,
+            "baseline": o.baseline,
+            "value": o.value,
+            "tolerance": None if o.baseline is None else o.allowed,
+            "status": o.status,
+            "message": o.describe(),
+        }
+        for o in outcomes
+    ]
+    return json.dumps({"suite": suite, "outcomes": rows}, indent=1, allow_nan=True) + "\n"

@@ -24,6 +24,9 @@ def add_check(sub) -> None:
     )
     p.add_argument("--junit", help="also write JUnit XML here (one testcase per metric)")
     p.add_argument("--markdown", help="also write a Markdown summary here (e.g. a PR comment)")
+    p.add_argument(
+        "--json", help="also write the outcomes as JSON here (input of `workbench report`)"
+    )
     p.add_argument("--out", help="keep each case's gap outputs under this folder")
 
 
@@ -37,6 +40,7 @@ def cmd_check(args) -> int:
         load_baseline,
         load_suite,
         markdown,
+        outcomes_json,
         run_suite,
         save_baseline,
         text_table,
@@ -46,7 +50,7 @@ def cmd_check(args) -> int:
 
     suite = load_suite(args.suite)
     baseline = {} if args.update_baseline else load_baseline(args.baseline)
-    for option in ("junit", "markdown"):
+    for option in ("junit", "markdown", "json"):
         path = getattr(args, option)
         if path:
             check_output_folder(Path(path).parent or ".", option=f"--{option}")
@@ -75,6 +79,8 @@ def cmd_check(args) -> int:
         atomic_write_text(args.junit, junit_xml(outcomes, suite=suite.name, seconds=result.seconds))
     if args.markdown:
         atomic_write_text(args.markdown, markdown(outcomes, suite=suite.name))
+    if args.json:
+        atomic_write_text(args.json, outcomes_json(outcomes, suite=suite.name))
     missing = [o for o in outcomes if o.status == "missing"]
     if missing:
         raise ConfigError(

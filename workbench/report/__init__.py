@@ -93,15 +93,15 @@ def _gap_section(path: Path, doc: dict) -> str:
     parts += ["<h3>Per episode</h3>", _table(["episode", *shown], ep_rows[:500])]
     curves = ""
     if report.mode == "windows":
-        signals = sorted(
+        keys = sorted(
             {
-                k.split("/", 1)[1].rsplit("/", 1)[0]
+                k.split("/", 1)[1]
                 for k in report.aggregate
                 if k.startswith("h=") and k.endswith("/mae")
             }
         )
-        for sig in signals[:6]:
-            curves += _figure(plots.horizon_curve(report, sig), f"error vs horizon: {sig}")
+        for key in keys[:6]:
+            curves += _figure(plots.horizon_curve(report, key), f"error vs horizon: {key}")
     if curves:
         parts += ["<h3>Error vs horizon</h3>", curves]
     figures = _plots_of(path)
