@@ -1,0 +1,5 @@
+"""Gymnasium environments over workbench scenes (`ReplayEnv`)."""
+
+from workbench.gym.env import ReplayEnv
+
+__all__ = ["ReplayEnv"]
