@@ -1,0 +1,133 @@
+"""Write the notebooks of this folder from their cell sources (outputs stripped).
+
+    python notebooks/make_notebooks.py
+
+Each notebook runs top to bottom on the bundled data; tests/test_notebooks.py executes them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).parent
+
+SETUP = """\
+%matplotlib inline
+from pathlib import Path
+
+import numpy as np
+
+import workbench
+from workbench.paths import assets_root
+
+DATA, MAPPINGS = assets_root() / "data", assets_root() / "mappings"
+"""
+
+NOTEBOOKS = {
+    "01_replay_and_gap": [
+        "# Replay real recordings and measure the sim-to-real gap\n\n"
+        "Bundled data: 100 real cube tosses (ContactNets) and one run of a real double pendulum. "
+        "We replay them in MuJoCo, open loop and in k-step windows, and look at the errors.",
+        SETUP,
+        "## Load episodes and a scene\nA mapping turns raw columns into named signals; the scene "
+        "binds them to the model.",
+        'tosses = workbench.load_episodes(DATA / "cube_toss", MAPPINGS / "cube_toss.toml", '
+        'select="0:20")\ncube = workbench.load_scene("cube_toss")\n'
+        "print(len(tosses), tosses[0].id, tosses[0].num_samples, list(tosses[0].signals))",
+        "## Open-loop replay\nFrom the first recorded state, the cube flies and lands on its own.",
+        'settings = workbench.ReplaySettings("open_loop")\n'
+        "traces = workbench.replay(cube, tosses, settings)\n"
+        'report = workbench.gap_report(traces, scene="cube_toss", settings={})\n'
+        'print("median position RMSE [m]:", report.value("qpos/cube/position_error_m/rmse"))',
+        "from workbench import plots\n\nplots.overlay(traces[0], \"qpos\")",
+        'plots.metric_histogram(report, "qpos/cube/position_error_m/final")',
+        "## k-step prediction (windows)\nContact is chaotic: restart from the recorded state every "
+        "50 ms and predict ahead.",
+        'windows = workbench.replay(cube, tosses, workbench.ReplaySettings("windows", '
+        "horizons=(0.05, 0.1, 0.25)))\n"
+        'win_report = workbench.gap_report(windows, scene="cube_toss", settings={}, '
+        "horizons=(0.05, 0.1, 0.25))\n"
+        "for h in (0.05, 0.1, 0.25):\n"
+        '    key = f"h={h:g}s/qpos/cube/position_error_m/mae"\n'
+        '    print(key, round(1000 * win_report.value(key), 2), "mm")',
+        'plots.horizon_curve(win_report, "qpos/cube/position_error_m/mae")',
+        "## The double pendulum, with and without its friction terms",
+        'pendulum = workbench.load_scene("double_pendulum")\n'
+        '(run,) = workbench.load_episodes(DATA / "double_pendulum", '
+        'MAPPINGS / "double_pendulum.toml")\n'
+        'settings = workbench.ReplaySettings("windows", horizons=(0.25,))\n'
+        "for label, params in [(\"upstream model\", None), (\"no friction\", "
+        '{"dof_frictionloss[shoulder]": 0.0, "dof_frictionloss[elbow]": 0.0})]:\n'
+        "    (trace,) = workbench.replay(pendulum, [run], settings, params=params)\n"
+        '    r = workbench.gap_report([trace], scene="double_pendulum", settings={}, '
+        "horizons=(0.25,))\n"
+        '    print(f"{label:>15}: shoulder {r.value(\'h=0.25s/qpos/shoulder/mae\'):.3f} rad, '
+        "elbow {r.value('h=0.25s/qpos/elbow/mae'):.3f} rad\")",
+        "## The same from the command line\n`workbench gap` streams, resumes and writes "
+        "gap.json, episodes.jsonl and plots; `workbench report` turns them into one HTML page.",
+        "import tempfile\n\nfrom workbench.cli import main\n\n"
+        "out = Path(tempfile.mkdtemp())\n"
+        'main(["gap", str(DATA / "cube_toss"), "--scene", "cube_toss", "--episodes", "0:10", '
+        '"--out", str(out / "gap")])\n'
+        'main(["report", str(out / "gap" / "gap.json"), "--out", str(out / "report.html")])',
+    ],
+    "04_inspect_a_dataset": [
+        "# Inspect a dataset before trusting it\n\n"
+        "`workbench inspect` reads recordings without the episode checks, so damaged files can be "
+        "looked at, and reports each finding with its reason and location.",
+        SETUP,
+        "from workbench.inspect import format_inspection, inspect_episodes\n"
+        "from workbench.io.raw import read_raw\n\n"
+        'pendulum = workbench.load_scene("double_pendulum")\n'
+        'raw = read_raw(DATA / "double_pendulum", MAPPINGS / "double_pendulum.toml")\n'
+        "print(format_inspection(inspect_episodes(raw, model=pendulum.model)))",
+        "## Damage a copy on purpose\nDrop frames, freeze a segment, punch a NaN hole and flip a "
+        "velocity's sign; each is found where it was made.",
+        "import tempfile\n\n"
+        'src = next((DATA / "double_pendulum").glob("sysid_*.csv"))\n'
+        'header, *lines = src.read_text().splitlines()\nnames = header.split(",")\n'
+        'rows = np.array([[float(x) for x in line.split(",")] for line in lines])\n'
+        "rows = np.delete(rows, np.s_[2000:2010], axis=0)                 # dropped frames\n"
+        'rows[2500:2800, names.index("pos_meas2")] = rows[2500, names.index("pos_meas2")]  # frozen\n'
+        'rows[1000:1050, names.index("tau_meas1")] = np.nan              # dropout\n'
+        'rows[:, names.index("vel_meas1")] *= -1                          # sign flip\n'
+        'damaged = Path(tempfile.mkdtemp()) / "sysid_damaged.csv"\n'
+        'damaged.write_text(header + "\\n" + "\\n".join(",".join(repr(float(x)) for x in r) for r in rows))\n'
+        'result = inspect_episodes(read_raw(damaged, MAPPINGS / "double_pendulum.toml"))\n'
+        "print(format_inspection(result))",
+        "## Look at a finding",
+        "from workbench.plots import subplots\n\n"
+        "(ep,) = read_raw(damaged, MAPPINGS / \"double_pendulum.toml\")\n"
+        "frozen = next(f for _, f in result.flags if f.kind == \"frozen\")\n"
+        "fig, ax = subplots(figsize=(7, 3))\n"
+        "ax.plot(ep.times, ep.signals[\"qpos\"].values[:, 1], lw=0.8)\n"
+        "ax.axvspan(frozen.start, frozen.end, color=\"tab:red\", alpha=0.2, label=frozen.kind)\n"
+        'ax.set_xlabel("time [s]"); ax.set_ylabel("elbow [rad]"); ax.legend()\nfig',
+        "## Gap outliers\nReplay the tosses and flag those whose error is far from the rest.",
+        "from workbench.cli.inspect import gap_outlier_flags\n\n"
+        'flags, note = gap_outlier_flags(DATA / "cube_toss", MAPPINGS / "cube_toss.toml", '
+        'workbench.load_scene("cube_toss"), "windows", "0:40")\n'
+        "print(note)\nfor eid, fs in flags.items():\n    print(eid, fs[0].message)",
+    ],
+}
+
+
+def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for src in cells:
+        is_md = src.startswith("#")  # markdown cells open with a heading; code never does here
+        nb.cells.append(nbformat.v4.new_markdown_cell(src) if is_md else nbformat.v4.new_code_cell(src))
+    return nb
+
+
+def main() -> None:
+    for name, cells in NOTEBOOKS.items():
+        nbformat.write(build(name, cells), HERE / f"{name}.ipynb")
+        print(f"wrote {HERE / name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()
