@@ -17,6 +17,8 @@ from workbench.episode_log import DIGEST_KEY, EpisodeLog, episode_digest, model_
 from workbench.errors import MappingError, ParameterError, SettingsError
 from workbench.io import load_episodes
 from workbench.metrics.gap import GapReport, episode_entry, report_from_entries
+from workbench.metrics.table import table_csv
+from workbench.metrics.thresholds import check_thresholds
 from workbench.output import atomic_write_text, check_output_folder, staging_folder, swap_in
 from workbench.physics import check_values
 from workbench.physics.signal_params import apply_signal_params, check_signal_param, split_params
@@ -95,10 +97,12 @@ def run_gap(
     chunk_episodes: int = 32,
     chunk_samples: int = 20_000,
     resume: bool = False,
+    thresholds: Mapping[str, float] | None = None,
     progress: Progress | None = None,
 ) -> GapReport:
-    """Load, bind, replay and measure; write `out/gap.json`, `out/episodes.jsonl` and
-    `out/plots/*.png` when `out` is given.
+    """Load, bind, replay and measure; write `out/gap.json`, `out/metrics.csv` (per episode and
+    joint), `out/episodes.jsonl` and `out/plots/*.png` when `out` is given. `thresholds`
+    (divergence thresholds by signal, see `workbench.metrics.thresholds`) override the scene's.
 
     Every input (output folder, scene, mapping vs files, episodes vs scene, parameter names and
     values, settings) is validated before anything is written or simulated, and a refused or
@@ -110,6 +114,7 @@ def run_gap(
     kept and only the rest replay. `progress` is called with (episodes done, episodes total).
     """
     settings = settings or ReplaySettings()
+    explicit = check_thresholds(thresholds, where="--threshold")
     for option, value in (
         ("chunk_episodes", chunk_episodes),
         ("chunk_samples", chunk_samples),
@@ -122,6 +127,7 @@ def run_gap(
     mapping = mapping or scene_mapping(scene)
     episodes = load_episodes(recordings, mapping, select=select)
     params = check_params(scene, episodes, params)
+    thresholds = {**scene.binding.thresholds, **explicit}
     bind_all(scene, episodes, settings)  # every episode binds before anything is written or run
     ids = [ep.id for ep in episodes]
     if len(set(ids)) != len(ids):
@@ -129,6 +135,7 @@ def run_gap(
     record = run_record(
         scene, settings, recordings=recordings, mapping=mapping, select=select, params=params
     )
+    record["thresholds"] = thresholds
     digests = {ep.id: episode_digest(ep) for ep in episodes}
     log = (
         EpisodeLog(out / "episodes.jsonl", record, digests=digests, resume=resume) if out else None
@@ -152,7 +159,7 @@ def run_gap(
             )
             first += len(part)
             for trace in traces:
-                entry = _entry(trace, scene, settings)
+                entry = _entry(trace, scene, settings, thresholds)
                 results[trace.episode.id] = entry
                 if log is not None:  # one line per episode, flushed once its chunk finishes
                     log.append(entry, digests[trace.episode.id])
@@ -174,7 +181,11 @@ def run_gap(
             log.close()
         raise
     report = report_from_entries(
-        [results[i] for i in ids], scene=scene.name, mode=settings.mode, settings=record
+        [results[i] for i in ids],
+        scene=scene.name,
+        mode=settings.mode,
+        settings=record,
+        thresholds=thresholds,
     )
     if out is not None:
         shown = [kept[i] for i in ids if i in kept]
@@ -182,6 +193,7 @@ def run_gap(
         try:
             write_plots(report, shown, staged, episodes=plot_episodes)
             atomic_write_text(out / "gap.json", report.to_json())
+            atomic_write_text(out / "metrics.csv", table_csv(report.episodes))
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             log.close()
@@ -191,9 +203,12 @@ def run_gap(
     return report
 
 
-def _entry(trace: SimTrace, scene: Scene, settings: ReplaySettings) -> dict:
+def _entry(trace: SimTrace, scene: Scene, settings: ReplaySettings, thresholds) -> dict:
     return episode_entry(
-        trace, horizons=settings.horizons, contact_bodies=scene.binding.contact_bodies
+        trace,
+        horizons=settings.horizons,
+        thresholds=thresholds,
+        contact_bodies=scene.binding.contact_bodies,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from workbench.metrics.gap import GapReport, _group_errors
+from workbench.metrics.gap import GapReport, group_errors
 from workbench.replay.trace import SimTrace
 
 
@@ -111,7 +111,7 @@ def _abs_error_rows(traces: Sequence[SimTrace], signal: str) -> dict[str, np.nda
     groups: dict[str, list[np.ndarray]] = {}
     for tr in traces:
         if signal in tr.predicted:
-            for key, _, err in _group_errors(tr, signal):
+            for key, _, _, err, _ in group_errors(tr, signal):
                 groups.setdefault(key, []).extend(np.abs(e) for e in err)
     out = {}
     for key, rows in groups.items():

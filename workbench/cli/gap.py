@@ -26,6 +26,14 @@ def add_gap(sub) -> None:
     )
     add_motion_arguments(p, "inverse/tracking")
     p.add_argument("--threads", type=int, help="rollout threads (default: all CPUs)")
+    p.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="divergence threshold by signal, signal/column or pose kind, e.g. qfrc_actuator=20 "
+        "(repeatable; default: the scene's, else scaled by the recorded range)",
+    )
     p.add_argument("--plot-episodes", type=int, default=3, help="episodes with overlay plots")
     p.add_argument(
         "--resume",
@@ -34,7 +42,25 @@ def add_gap(sub) -> None:
     )
 
 
+def parse_thresholds(items: list[str]) -> dict[str, float]:
+    """`NAME=VALUE` options as a dict (values checked by the pipeline)."""
+    from workbench.errors import SettingsError
+
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not name.strip() or number is None:
+            raise SettingsError(f"--threshold: expected NAME=VALUE (e.g. qpos=0.2), got {item!r}")
+        out[name.strip()] = number
+    return out
+
+
 def cmd_gap(args) -> int:
+    from workbench.metrics.table import format_table
     from workbench.physics import load_values
     from workbench.pipeline import format_summary, run_gap
     from workbench.replay import ReplaySettings
@@ -48,6 +74,7 @@ def cmd_gap(args) -> int:
         threads=args.threads,
     )
     params = load_values(args.params) if args.params else None
+    thresholds = parse_thresholds(args.threshold)
     bar, progress = progress_bar(f"{args.mode} replay")
     try:
         report = run_gap(
@@ -60,12 +87,17 @@ def cmd_gap(args) -> int:
             out=args.out,
             plot_episodes=args.plot_episodes,
             resume=args.resume,
+            thresholds=thresholds,
             progress=progress,
         )
     finally:
         bar.close()
     print(format_summary(report))
-    print(f"wrote {Path(args.out) / 'gap.json'} and {Path(args.out) / 'plots'}/")
+    if len(report.episodes) <= 5:
+        print()
+        print(format_table(report.episodes))
+    out = Path(args.out)
+    print(f"wrote {out / 'gap.json'}, {out / 'metrics.csv'} and {out / 'plots'}/")
     return 0
 
 

@@ -19,16 +19,9 @@ import numpy as np
 
 from workbench.errors import ConfigError, SettingsError
 from workbench.metrics.errors import first_exceedance, impact_index, pose_errors, summary
+from workbench.metrics.thresholds import describe, threshold_for
 from workbench.replay.trace import SimTrace
 from workbench.schema import table
-
-DEFAULT_THRESHOLDS = {
-    "qpos": 0.1,
-    "qvel": 1.0,
-    "qfrc_actuator": 1.0,
-    "position_m": 0.02,
-    "rotation_deg": 10.0,
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,17 +114,19 @@ class GapReport:
         return lines
 
 
-def _group_errors(trace: SimTrace, signal: str):
-    """Yield (metric prefix, kind, (W, L) error arrays) for every comparison group of a signal."""
+def group_errors(trace: SimTrace, signal: str):
+    """Yield (metric prefix, kind, column, (W, L) errors, (W, L) recorded or None) for every
+    comparison group of a signal."""
     pred, rec = trace.predicted[signal], trace.recorded(signal)
     for g in trace.bound.groups.get(signal, ()):
         cols = list(g.columns)
         if g.kind == "pose":
             pos, rot = pose_errors(pred[..., cols], rec[..., cols])
-            yield f"{signal}/{g.name}/position_error_m", "position_m", pos
-            yield f"{signal}/{g.name}/rotation_error_deg", "rotation_deg", rot
+            yield f"{signal}/{g.name}/position_error_m", "position_m", g.name, pos, None
+            yield f"{signal}/{g.name}/rotation_error_deg", "rotation_deg", g.name, rot, None
         else:
-            yield f"{signal}/{g.name}", signal, pred[..., cols[0]] - rec[..., cols[0]]
+            real = rec[..., cols[0]]
+            yield f"{signal}/{g.name}", signal, g.name, pred[..., cols[0]] - real, real
 
 
 def episode_metrics(
@@ -142,15 +137,15 @@ def episode_metrics(
     contact_bodies: Sequence[str] = (),
 ) -> dict[str, float]:
     """Flat metrics of one trace (see GapReport for the key scheme)."""
-    th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    th = dict(thresholds or {})
     dt = trace.alignment.dt
     out: dict[str, float] = {}
     if episode_diverged(trace):
         return out
     keep = ~np.asarray(trace.diverged, dtype=bool)
     for signal in trace.predicted:
-        for key, kind, err in _group_errors(trace, signal):
-            threshold = th.get(kind, th.get(signal, 1.0))
+        for key, kind, column, err, real in group_errors(trace, signal):
+            threshold = threshold_for(th, signal=signal, kind=kind, column=column, recorded=real)
             if trace.mode == "windows":
                 err = err[keep]
                 for h in horizons:
@@ -258,7 +253,7 @@ def report_from_entries(
 ) -> GapReport:
     """A report from per-episode records (e.g. streamed ones): the aggregate over the episodes
     that did not diverge, and the list of those that did."""
-    settings = {**settings, "thresholds": {**DEFAULT_THRESHOLDS, **(thresholds or {})}}
+    settings = {**settings, "thresholds": describe(thresholds)}
     included = [e for e in episodes if not e.get("diverged", False)]
     diverged = [
         {

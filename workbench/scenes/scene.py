@@ -10,7 +10,7 @@ from typing import Any
 import mujoco
 
 from workbench import schema
-from workbench.errors import SceneError, name_list
+from workbench.errors import SceneError, SettingsError, name_list
 
 _NAME_LISTS = ("state_joints", "actuators", "torque_joints", "compare", "contact_bodies")
 
@@ -27,6 +27,8 @@ class Binding:
       compare: signals compared with the simulation in forward replays.
       contact_bodies: bodies whose time of first contact is compared.
       tracking_bandwidth_hz: natural frequency of the tracking servo (gains scale with inertia).
+      thresholds: divergence thresholds by `<signal>`, `<signal>/<column>` or pose kind
+        (`workbench.metrics.thresholds`); unset ones scale with the recorded range.
     """
 
     timestep: float
@@ -36,6 +38,7 @@ class Binding:
     compare: tuple[str, ...] = ("qpos", "qvel")
     contact_bodies: tuple[str, ...] = ()
     tracking_bandwidth_hz: float = 10.0
+    thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -68,6 +71,18 @@ def _checked_binding(values: Mapping[str, Any], where: str) -> dict[str, Any]:
         out["tracking_bandwidth_hz"] = _positive(
             values["tracking_bandwidth_hz"], f"{where}.tracking_bandwidth_hz"
         )
+    if "thresholds" in values:
+        from workbench.metrics.thresholds import check_thresholds  # here: no import cycle
+
+        raw = values["thresholds"]
+        if not isinstance(raw, Mapping):
+            raise SceneError(
+                f"{where}.thresholds: expected a table of <signal> = threshold, got {raw!r}"
+            )
+        try:
+            out["thresholds"] = check_thresholds(raw, where=f"{where}.thresholds")
+        except SettingsError as exc:
+            raise SceneError(str(exc)) from None
     for key in _NAME_LISTS:
         if key in values:
             out[key] = schema.string_list(
