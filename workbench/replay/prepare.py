@@ -10,6 +10,7 @@ import mujoco
 from workbench.episode import Episode
 from workbench.errors import BindingError, SettingsError
 from workbench.replay.binding import BoundEpisode, bind_episode
+from workbench.replay.drivers import with_passive_state
 from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment, align
 from workbench.scenes.scene import Scene
@@ -23,6 +24,7 @@ def bind_all(
     when `--derivatives velocities` meets an episode without recorded velocities)."""
     need_ctrl = settings.mode in ("open_loop", "windows")
     need_torque = settings.mode == "inverse"
+    episodes = [with_passive_state(scene.model, scene.binding, ep) for ep in episodes]
     bounds = [
         bind_episode(scene, ep, need_ctrl=need_ctrl, need_torque=need_torque) for ep in episodes
     ]
@@ -66,10 +68,17 @@ def prepare(
     scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
 ) -> tuple[list[Episode], list[Alignment], list[BoundEpisode]]:
     """Bind every episode to the scene and align it; raises before anything is simulated."""
+    episodes = [with_passive_state(scene.model, scene.binding, ep) for ep in episodes]
     bounds = bind_all(scene, episodes, settings)
     aligned, alignments = [], []
     for ep, b in zip(episodes, bounds, strict=True):
-        ep2, al = align(ep, scene.binding.timestep, quaternions={"qpos": b.qpos_quaternions})
+        poses = {  # recorded body poses: x y z qw qx qy qz, quaternions slerped when resampled
+            name: ((3, 4, 5, 6),)
+            for name, sig in ep.signals.items()
+            if name.startswith("body_pose:") and sig.values.shape[1] == 7
+        }
+        quats = {"qpos": b.qpos_quaternions, **poses}
+        ep2, al = align(ep, scene.binding.timestep, quaternions=quats)
         aligned.append(ep2)
         alignments.append(al)
     return aligned, alignments, bounds

@@ -11,8 +11,19 @@ import mujoco
 
 from workbench import schema
 from workbench.errors import SceneError, name_list
+from workbench.scenes.driven import check_driven, check_passive
 
-_NAME_LISTS = ("state_joints", "actuators", "torque_joints", "compare", "contact_bodies")
+_NAME_LISTS = (
+    "state_joints",
+    "actuators",
+    "torque_joints",
+    "compare",
+    "contact_bodies",
+    "driven_bodies",
+    "driven_joints",
+    "passive_bodies",
+    "passive_joints",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +38,13 @@ class Binding:
       compare: signals compared with the simulation in forward replays.
       contact_bodies: bodies whose time of first contact is compared.
       tracking_bandwidth_hz: natural frequency of the tracking servo (gains scale with inertia).
+      driven_bodies: mocap bodies moved along recorded poses (`body_pose:<body>` signals).
+      driven_joints: joints whose position actuator follows the recorded position (`qpos`).
+      passive_bodies: free bodies whose recorded pose (`body_pose:<body>`) is their joint's
+        state: simulated from it and compared with it (never servoed).
+      passive_joints: joints simulated and compared, never servoed in tracking mode.
+      derive_velocities: when an episode records no `qvel`, initial velocities come from the
+        recorded positions (`mj_differentiatePos`) instead of zero.
     """
 
     timestep: float
@@ -36,6 +54,11 @@ class Binding:
     compare: tuple[str, ...] = ("qpos", "qvel")
     contact_bodies: tuple[str, ...] = ()
     tracking_bandwidth_hz: float = 10.0
+    driven_bodies: tuple[str, ...] = ()
+    driven_joints: tuple[str, ...] = ()
+    passive_bodies: tuple[str, ...] = ()
+    passive_joints: tuple[str, ...] = ()
+    derive_velocities: bool = False
 
     def __post_init__(self) -> None:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -77,6 +100,10 @@ def _checked_binding(values: Mapping[str, Any], where: str) -> dict[str, Any]:
                 nonempty=key == "state_joints",
                 unique=True,
             )
+    if "derive_velocities" in values:
+        out["derive_velocities"] = schema.boolean(
+            values["derive_velocities"], f"{where}.derive_velocities", SceneError
+        )
     return out
 
 
@@ -119,6 +146,8 @@ def _check_names(model: mujoco.MjModel, binding: Binding, where: str) -> None:
                 raise SceneError(
                     f"{where}: binding.{field}: unknown name {name!r}; valid: {name_list(valid)}"
                 )
+    check_driven(model, binding, where)
+    check_passive(model, binding, where)
 
 
 def scene_from_spec(
