@@ -153,3 +153,25 @@ def derived_velocities(model: mujoco.MjModel, qpos: np.ndarray, dt: float) -> np
         a, b = max(t - 1, 0), min(t + 1, T - 1)
         mujoco.mj_differentiatePos(model, out[t], (b - a) * dt, qpos[a], qpos[b])
     return out
+
+
+def to_scene_frame(binding, episode: Episode) -> Episode:
+    """The episode with its `body_pose:` signals (x y z qw qx qy qz) mapped from the capture frame
+    to the scene frame by `binding.capture_frame` (unchanged when it is empty)."""
+    frame = getattr(binding, "capture_frame", ())
+    if not frame:
+        return episode
+    pos, quat = np.asarray(frame[:3]), np.asarray(frame[3:])
+    rot = np.zeros(9)
+    mujoco.mju_quat2Mat(rot, quat)
+    rot = rot.reshape(3, 3)
+    signals = {}
+    for name, sig in episode.signals.items():
+        if not name.startswith("body_pose:") or sig.values.shape[1] != 7:
+            continue
+        values = sig.values.copy()
+        values[:, :3] = sig.values[:, :3] @ rot.T + pos
+        for t in range(values.shape[0]):
+            mujoco.mju_mulQuat(values[t, 3:], quat, sig.values[t, 3:].copy())
+        signals[name] = Signal(values, sig.columns, sig.unit, "scene")
+    return episode.with_signals(**signals) if signals else episode

@@ -10,7 +10,7 @@ import mujoco
 from workbench.episode import Episode
 from workbench.errors import BindingError, SettingsError
 from workbench.replay.binding import BoundEpisode, bind_episode
-from workbench.replay.drivers import with_passive_state
+from workbench.replay.drivers import to_scene_frame, with_passive_state
 from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment, align
 from workbench.scenes.scene import Scene
@@ -22,9 +22,22 @@ def bind_all(
     """Bind every episode's signals to the scene for this mode (no alignment, no simulation);
     raises BindingError naming the first episode and signal that does not fit (SettingsError
     when `--derivatives velocities` meets an episode without recorded velocities)."""
+    return _bind(scene, scene_episodes(scene, episodes), settings)
+
+
+def scene_episodes(scene: Scene, episodes: Sequence[Episode]) -> list[Episode]:
+    """Episodes in the scene's frame (`capture_frame`), passive bodies' poses as joint state."""
+    return [
+        with_passive_state(scene.model, scene.binding, to_scene_frame(scene.binding, ep))
+        for ep in episodes
+    ]
+
+
+def _bind(
+    scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
+) -> list[BoundEpisode]:
     need_ctrl = settings.mode in ("open_loop", "windows")
     need_torque = settings.mode == "inverse"
-    episodes = [with_passive_state(scene.model, scene.binding, ep) for ep in episodes]
     bounds = [
         bind_episode(scene, ep, need_ctrl=need_ctrl, need_torque=need_torque) for ep in episodes
     ]
@@ -68,8 +81,8 @@ def prepare(
     scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
 ) -> tuple[list[Episode], list[Alignment], list[BoundEpisode]]:
     """Bind every episode to the scene and align it; raises before anything is simulated."""
-    episodes = [with_passive_state(scene.model, scene.binding, ep) for ep in episodes]
-    bounds = bind_all(scene, episodes, settings)
+    episodes = scene_episodes(scene, episodes)
+    bounds = _bind(scene, episodes, settings)
     aligned, alignments = [], []
     for ep, b in zip(episodes, bounds, strict=True):
         poses = {  # recorded body poses: x y z qw qx qy qz, quaternions slerped when resampled

@@ -45,6 +45,8 @@ class Binding:
       passive_joints: joints simulated and compared, never servoed in tracking mode.
       derive_velocities: when an episode records no `qvel`, initial velocities come from the
         recorded positions (`mj_differentiatePos`) instead of zero.
+      capture_frame: pose of the recording's frame in the scene (x y z [m], qw qx qy qz): every
+        `body_pose:` signal is mapped through it before binding (empty: the same frame).
     """
 
     timestep: float
@@ -59,6 +61,7 @@ class Binding:
     passive_bodies: tuple[str, ...] = ()
     passive_joints: tuple[str, ...] = ()
     derive_velocities: bool = False
+    capture_frame: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -100,6 +103,17 @@ def _checked_binding(values: Mapping[str, Any], where: str) -> dict[str, Any]:
                 nonempty=key == "state_joints",
                 unique=True,
             )
+    if values.get("capture_frame"):
+        frame = schema.number_list(
+            values["capture_frame"], f"{where}.capture_frame", SceneError, length=7
+        )
+        norm = sum(v * v for v in frame[3:]) ** 0.5
+        if abs(norm - 1.0) > 1e-6:
+            raise SceneError(
+                f"{where}.capture_frame: expected x y z qw qx qy qz with a unit quaternion, got "
+                f"quaternion norm {norm:.6g} ({list(frame[3:])})"
+            )
+        out["capture_frame"] = frame
     if "derive_velocities" in values:
         out["derive_velocities"] = schema.boolean(
             values["derive_velocities"], f"{where}.derive_velocities", SceneError
