@@ -352,3 +352,19 @@ def test_hostile_qtm_files(tmp_path):
         MappingError, match=r"array 'NO_OF_CAMERAS_X' \(needed for time.rate_from\)"
     ):
         load_episodes(KINOVA / "CubeExp0001_6D_with_header.tsv", parse_mapping(data))
+
+
+def test_cli_gap_refuses_a_bad_euler_sequence(tmp_path, capsys):
+    from workbench.cli import main
+
+    text = MAP.read_text().replace('sequence = "XYZ"', 'sequence = "XQZ"', 1)
+    (tmp_path / "bad.toml").write_text(text)
+    out = tmp_path / "out"
+    code = main(
+        ["gap", str(KINOVA), "--scene", "kinova_push", "--mode", "open_loop",
+         "--mapping", str(tmp_path / "bad.toml"), "--out", str(out)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    for word in ("bad.toml", "body_pose:ref.rotation.sequence", "'XQZ'", "3 axes"):
+        assert word in err, (word, err)
