@@ -361,8 +361,18 @@ def test_cli_gap_refuses_a_bad_euler_sequence(tmp_path, capsys):
     (tmp_path / "bad.toml").write_text(text)
     out = tmp_path / "out"
     code = main(
-        ["gap", str(KINOVA), "--scene", "kinova_push", "--mode", "open_loop",
-         "--mapping", str(tmp_path / "bad.toml"), "--out", str(out)]
+        [
+            "gap",
+            str(KINOVA),
+            "--scene",
+            "kinova_push",
+            "--mode",
+            "open_loop",
+            "--mapping",
+            str(tmp_path / "bad.toml"),
+            "--out",
+            str(out),
+        ]
     )
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()

@@ -49,8 +49,13 @@ def test_event_window_and_motion_onset():
     assert cut.num_samples == stop - start
     onset = motion_onset(ep.signals["body_pose:cube"].values[:, :3], ep.times, threshold=0.001)
     assert onset == pytest.approx(1.0 + 0.001 / 0.2, abs=0.011)
-    still = Episode("s", ep.times, {"body_pose:cube": Signal(np.tile([0, 0, 0, 1, 0, 0, 0.0], (300, 1)), COLS)})
-    with pytest.raises(EpisodeError, match=r"episode 's': event window: expected 'body_pose:cube' to move faster than 0.05"):
+    still = Episode(
+        "s", ep.times, {"body_pose:cube": Signal(np.tile([0, 0, 0, 1, 0, 0, 0.0], (300, 1)), COLS)}
+    )
+    with pytest.raises(
+        EpisodeError,
+        match=r"episode 's': event window: expected 'body_pose:cube' to move faster than 0.05",
+    ):
         event_slices([still], ev)
     with pytest.raises(SettingsError, match=r"event.speed: expected > 0, got -1"):
         EventWindow("body_pose:cube", speed=-1)
@@ -78,9 +83,14 @@ def test_capture_frame_maps_body_poses():
     r = out.signals["body_pose:cube"].values
     mat = np.zeros(9)
     mujoco.mju_quat2Mat(mat, q)
-    np.testing.assert_allclose(r[:, :3], p[:, :3] @ mat.reshape(3, 3).T + [0.1, 0, -0.2], atol=1e-12)
+    np.testing.assert_allclose(
+        r[:, :3], p[:, :3] @ mat.reshape(3, 3).T + [0.1, 0, -0.2], atol=1e-12
+    )
     np.testing.assert_allclose(r[:, 3:], np.tile(q, (p.shape[0], 1)), atol=1e-12)
-    with pytest.raises(SceneError, match=r"capture_frame: expected x y z qw qx qy qz with a unit quaternion, got quaternion norm 2"):
+    with pytest.raises(
+        SceneError,
+        match=r"capture_frame: expected x y z qw qx qy qz with a unit quaternion, got quaternion norm 2",
+    ):
         push_scene(capture_frame=(0, 0, 0, 2, 0, 0, 0))
     with pytest.raises(SceneError, match=r"capture_frame: expected 7 values, got 3"):
         push_scene(capture_frame=(0, 0, 0))
@@ -120,17 +130,27 @@ def test_kinova_scene_scores_the_bundled_pushes():
 
 def test_objective_scales_and_weights():
     scene, ep = push_scene(driven_joints=(), actuators=(), state_joints=("cube",)), push_episode()
-    ep = Episode(ep.id, ep.times, {k: v for k, v in ep.signals.items() if k.startswith("body_pose")})
+    ep = Episode(
+        ep.id, ep.times, {k: v for k, v in ep.signals.items() if k.startswith("body_pose")}
+    )
     space = ParameterSpace((Parameter("body_mass[cube]", 0.05, 1.0, "log", None),))
     plain = WindowedObjective(scene, [ep], space, horizon=0.3, stride=0.3)
     k = plain.columns.index("cube[0]")
     scaled = WindowedObjective(
-        scene, [ep], space, horizon=0.3, stride=0.3, scales={"cube[0]": 0.002},
+        scene,
+        [ep],
+        space,
+        horizon=0.3,
+        stride=0.3,
+        scales={"cube[0]": 0.002},
         weights={"cube[1]": 0.0},
     )
     assert scaled.scale[k] == pytest.approx(0.002)
     assert scaled.scale[plain.columns.index("cube[1]")] > 1e100
-    with pytest.raises(SettingsError, match=r"scales: unknown column 'box\[0\]'; residual columns are \['cube\[0\]'"):
+    with pytest.raises(
+        SettingsError,
+        match=r"scales: unknown column 'box\[0\]'; residual columns are \['cube\[0\]'",
+    ):
         WindowedObjective(scene, [ep], space, horizon=0.3, stride=0.3, scales={"box[0]": 1.0})
     with pytest.raises(SettingsError, match=r"weights\['cube\[2\]'\]: expected >= 0, got -1"):
         WindowedObjective(scene, [ep], space, horizon=0.3, stride=0.3, weights={"cube[2]": -1})
@@ -145,7 +165,9 @@ def test_worse_heldout_metrics_are_flagged():
         "c": {"nominal": 2.0, "calibrated": 2.0},
     }
     assert worse_metrics(table) == ["b"]
-    assert flag_regressions({"x": 10.0, "y": 0.04, "z": float("nan")}, {"x": 3.0, "y": 0.1, "z": 1.0}) == ["y"]
+    assert flag_regressions(
+        {"x": 10.0, "y": 0.04, "z": float("nan")}, {"x": 3.0, "y": 0.1, "z": 1.0}
+    ) == ["y"]
 
 
 def test_scene_without_mocap_keeps_plain_controls():
