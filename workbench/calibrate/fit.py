@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,8 @@ def calibrate(
     derivatives: str = "auto",
     spread_samples: int = 0,
     progress: Callable[[int, float], None] | None = None,
+    scales: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> CalibrationResult:
     """Fit `space` to the episodes' windowed k-step predictions (or inverse-dynamics torques).
 
@@ -127,6 +129,9 @@ def calibrate(
       spread_samples: windows objective only: > 0 also fits a DROPO-style spread per parameter
         (see `workbench.calibrate.distribution`) with this many parameter samples.
       progress: called with (iteration, objective) after each iteration.
+      scales, weights: windows objective only: per recorded column (e.g. "cube[0]"), the scale
+        its residuals are divided by (in the column's unit; default its standard deviation) and
+        a weight they are multiplied by (default 1; 0 leaves the column out).
     Deterministic: the same inputs give the same result. Candidates that are non-physical or make
     a window diverge are infeasible (a flat penalty residual); an infeasible start is refused.
     Raises:
@@ -134,7 +139,14 @@ def calibrate(
     """
     if objective == "windows":
         objective = WindowedObjective(
-            scene, episodes, space, horizon=horizon, stride=stride, threads=threads
+            scene,
+            episodes,
+            space,
+            horizon=horizon,
+            stride=stride,
+            threads=threads,
+            scales=scales,
+            weights=weights,
         )
     elif objective == "inverse":
         objective = InverseObjective(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import mujoco
 import numpy as np
@@ -114,6 +114,8 @@ class WindowedObjective(Objective):
         horizon: float = 0.25,
         stride: float = 0.05,
         threads: int | None = None,
+        scales: Mapping[str, float] | None = None,
+        weights: Mapping[str, float] | None = None,
     ):
         horizon = number(horizon, "--horizon", SettingsError, lower=0.0, lower_open=True)
         self._settings = ReplaySettings(
@@ -132,10 +134,19 @@ class WindowedObjective(Objective):
         self.dt = self.substeps * scene.binding.timestep
         scale = self._base.targets.reshape(-1, self._base.targets.shape[-1]).std(axis=0)
         self.scale = np.where(scale > 1e-9, scale, 1.0)
+        self.columns = self._column_names(episodes)
+        self.scale = self.scale / column_weights(self.columns, self.scale, scales, weights)
         self.num_windows = self._base.targets.shape[0]
         self._sim = BatchSimulator(self.model, threads=self._settings.threads)
         self._copies: list[mujoco.MjModel] = []
         self.evaluations = 0
+
+    def _column_names(self, episodes: Sequence[Episode]) -> list[str]:
+        """Names of the residual columns: recorded `qpos` columns, then `qvel/<column>`."""
+        eps, _, bounds = prepare(self.scene, episodes[:1], self._settings)
+        qpos = list(eps[0].signals["qpos"].columns)
+        qvel = list(eps[0].signals["qvel"].columns) if bounds[0].qvel_index is not None else []
+        return qpos + [f"qvel/{c}" for c in qvel]
 
     def close(self) -> None:
         self._sim.close()
@@ -293,3 +304,27 @@ class WindowedObjective(Objective):
                 f"{sets[0].starts_s[k]:.4g} s, unstable at {at:.4g} s: {reason}); choose other "
                 "start values"
             )
+
+
+def column_weights(
+    columns: Sequence[str],
+    std: np.ndarray,
+    scales: Mapping[str, float] | None,
+    weights: Mapping[str, float] | None,
+) -> np.ndarray:
+    """(k,) factors turning the default per-column scale (`std`) into `weight / scale`: residual
+    = error * factor / std. Unknown column names are a SettingsError listing the valid ones."""
+    factor = np.ones(len(columns))
+    for what, table in (("scales", scales), ("weights", weights)):
+        for name, value in (table or {}).items():
+            if name not in columns:
+                raise SettingsError(
+                    f"{what}: unknown column {name!r}; residual columns are {list(columns)}"
+                )
+            k = columns.index(name)
+            if what == "scales":
+                value = number(value, f"scales[{name!r}]", SettingsError, lower=0, lower_open=True)
+                factor[k] *= std[k] / value
+            else:
+                factor[k] *= number(value, f"weights[{name!r}]", SettingsError, lower=0)
+    return np.where(factor > 0, factor, 1e-300)

@@ -124,6 +124,7 @@ def heldout_comparison(
             statistic, before = per_episode[0][k]
             ci = paired_change_ci(before, per_episode[1][k][1], statistic)
             row["change_ci95_pct"] = list(ci) if ci else None
+        row["worse"] = bool(abs(row["calibrated"]) > abs(a))  # every metric: lower is better
         table[k] = row
     signal = "qfrc_actuator" if objective == "inverse" else "qpos"
     return HeldOut(table, traces[0], traces[1], signal)
@@ -151,7 +152,11 @@ def write_report(
             wb_plots.compare_overlay({k: v[0] for k, v in runs.items()}, heldout.signal),
             plots / f"heldout_overlay_{heldout.nominal[0].episode.id}_{heldout.signal}.png",
         )
-    _atomic_write(folder / "report.json", json.dumps({"heldout": table, **(extra or {})}, indent=1))
+    worse = worse_metrics(table)
+    _atomic_write(
+        folder / "report.json",
+        json.dumps({"heldout": table, "worse_on_heldout": worse, **(extra or {})}, indent=1),
+    )
     keys = list(table)[:24]
     fig, ax = wb_plots.subplots(figsize=(8, 0.32 * len(keys) + 1.2))
     y = np.arange(len(keys))
@@ -222,5 +227,29 @@ def format_calibration(result: CalibrationResult, table: dict[str, dict[str, Any
         lines.append(
             f"{key:<46} {row['nominal']:>10.5g} {row['calibrated']:>11.5g} "
             f"{row['change_pct']:>7.1f}%   {interval:>26}"
+            + ("   WORSE" if row.get("worse") else "")
         )
+    lines += [
+        f"WARNING: held-out {key} got worse than nominal ({table[key]['nominal']:.5g} -> "
+        f"{table[key]['calibrated']:.5g})"
+        for key in worse_metrics(table)
+    ]
     return "\n".join(lines)
+
+
+def worse_metrics(table: dict[str, dict[str, Any]]) -> list[str]:
+    """Held-out metrics whose calibrated value is worse (larger in magnitude) than nominal."""
+    return [k for k, row in table.items() if abs(row["calibrated"]) > abs(row["nominal"])]
+
+
+def flag_regressions(nominal: dict[str, float], calibrated: dict[str, float]) -> list[str]:
+    """Metrics (lower magnitude is better) that got worse from `nominal` to `calibrated`, e.g. a
+    protocol's held-out summaries; NaNs are never flagged."""
+    return [
+        k
+        for k, a in nominal.items()
+        if k in calibrated
+        and np.isfinite(a)
+        and np.isfinite(calibrated[k])
+        and abs(calibrated[k]) > abs(a)
+    ]

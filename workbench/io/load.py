@@ -13,6 +13,7 @@ from workbench.episode import Episode, Signal
 from workbench.errors import EpisodeError, MappingError
 from workbench.io.checks import check_finite, check_quaternions, check_times
 from workbench.io.mapping import Mapping, SignalMapping, load_mapping
+from workbench.io.rotations import to_mujoco_quaternions, unwrap_angles
 from workbench.io.tables import FORMATS, Table, read_table
 
 _SELECTOR_HELP = (
@@ -179,6 +180,17 @@ def row_ranges(table: Table, mapping: Mapping) -> list[tuple[str, np.ndarray]]:
     return [(table.path.stem, np.arange(n))]
 
 
+def file_rate(table: Table, key: str) -> float:
+    """A sampling rate [Hz] from a file header value (e.g. QTM's FREQUENCY)."""
+    value = np.asarray(table.extra(key, purpose="time.rate_from"))
+    if value.size != 1 or not np.isfinite(value).all() or float(value.reshape(-1)[0]) <= 0:
+        raise MappingError(
+            f"{table.path}: time.rate_from {key!r}: expected one number > 0 [Hz], got "
+            f"{value.reshape(-1)[:3].tolist()}"
+        )
+    return float(value.reshape(-1)[0])
+
+
 def _times(table: Table, mapping: Mapping, rows: np.ndarray, where: str) -> np.ndarray:
     """(T,) seconds of an episode's rows, checked (finite, bounded, increasing, no jumps)."""
     tm = mapping.time
@@ -187,8 +199,9 @@ def _times(table: Table, mapping: Mapping, rows: np.ndarray, where: str) -> np.n
             times = table.column(tm.column, purpose="time")[rows] * tm.scale
         source = f"column {tm.column!r}" + (f" * {tm.scale:g}" if tm.scale != 1.0 else "")
     else:
-        times = np.arange(rows.size) / tm.rate_hz
-        source = f"rate_hz = {tm.rate_hz:g}"
+        rate = tm.rate_hz if tm.rate_hz is not None else file_rate(table, tm.rate_from)
+        times = np.arange(rows.size) / rate
+        source = f"rate_hz = {rate:g}" + (f" (from {tm.rate_from})" if tm.rate_from else "")
     check_times(
         times, rows, where=where, source=source, max_gap_s=tm.max_gap_s, mapping=mapping.source
     )
@@ -199,16 +212,55 @@ def _signal(
     table: Table, sm: SignalMapping, rows: np.ndarray, times: np.ndarray, where: str
 ) -> Signal:
     """One converted signal, checked (finite values, unit-norm quaternions)."""
-    raw = np.stack([table.column(c, purpose=f"signal {sm.name!r}")[rows] for c in sm.columns], 1)
+    raw = np.zeros((rows.size, len(sm.columns)))
+    for k, c in enumerate(sm.columns):
+        raw[:, k] = table.column(c, purpose=f"signal {sm.name!r}")[rows]
     with np.errstate(over="ignore", invalid="ignore"):
-        values = (raw * np.asarray(sm.scale) + np.asarray(sm.offset)) * sm.unit_factor
+        values = (raw * np.asarray(sm.scale) + np.asarray(sm.offset)) * sm.column_factors
     kw = {"where": where, "signal": sm.name}
     check_finite(values, raw, rows, times, names=sm.names, columns=sm.columns, **kw)
+    if sm.unwrap:
+        values = _unwrapped(sm, values)
+    if sm.rotation is not None:
+        quats = _rotation_columns(table, sm, rows, times, where)
+        values = np.concatenate([values, quats], axis=1)
     if sm.quat_xyzw:  # reorder x, y, z, w -> w, x, y, z in place of the same columns
         x, y, z, w = sm.quat_xyzw
         values[:, [x, y, z, w]] = values[:, [w, x, y, z]]
         check_quaternions(values, sm.quat_xyzw, rows, times, columns=sm.columns, **kw)
     return Signal(values, sm.names, sm.unit, sm.frame)
+
+
+def _unwrapped(sm: SignalMapping, values: np.ndarray) -> np.ndarray:
+    """Unwrap the `sm.unwrap` columns (angles in their converted unit) along time."""
+    units = sm.units or (sm.unit,) * len(sm.columns)
+    out = values.copy()
+    for k, col in enumerate(sm.columns):
+        if col in sm.unwrap:
+            unit = "deg" if "deg" in units[k] else "rad"
+            out[:, k] = unwrap_angles(values[:, [k]], unit)[:, 0]
+    return out
+
+
+def _rotation_columns(
+    table: Table, sm: SignalMapping, rows: np.ndarray, times: np.ndarray, where: str
+) -> np.ndarray:
+    """(T, 4) w-x-y-z quaternions of the signal's `rotation` columns (checked, sign-continuous)."""
+    spec = sm.rotation
+    raw = np.stack(
+        [table.column(c, purpose=f"signal {sm.name!r} rotation") for c in spec.columns], 1
+    )[rows]
+    check_finite(
+        raw,
+        raw,
+        rows,
+        times,
+        names=spec.columns,
+        columns=spec.columns,
+        where=where,
+        signal=f"{sm.name} rotation",
+    )
+    return to_mujoco_quaternions(raw, spec, rows=rows, where=f"{where}: signal {sm.name!r}")
 
 
 def _episode(table: Table, mapping: Mapping, episode_id: str, rows: np.ndarray) -> Episode:
@@ -258,7 +310,11 @@ def load_episodes(
     plan = []
     for path in recording_files(recordings, mapping):
         table = read_table(
-            path, fmt=mapping.format, array=mapping.npz_array, columns_from=mapping.npz_columns_from
+            path,
+            fmt=mapping.format,
+            array=mapping.npz_array,
+            columns_from=mapping.npz_columns_from,
+            text=mapping.text,
         )
         if table.num_rows == 0:
             raise EpisodeError(
@@ -267,6 +323,8 @@ def load_episodes(
         for sm in mapping.signals:  # fail on a missing column before splitting anything
             for c in sm.columns:
                 table.column(c, purpose=f"signal {sm.name!r}")
+            for c in sm.rotation.columns if sm.rotation is not None else ():
+                table.column(c, purpose=f"signal {sm.name!r} rotation")
         if mapping.time.column is not None:
             table.column(mapping.time.column, purpose="time")
         plan.extend((table, eid, rows) for eid, rows in row_ranges(table, mapping))

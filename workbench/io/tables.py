@@ -14,6 +14,8 @@ import numpy as np
 from workbench.errors import MappingError, name_list
 
 FORMATS = ("csv", "tsv", "npz", "parquet")
+# formats a mapping may name: the file formats plus Qualisys QTM 6D exports (a .tsv with header)
+MAPPING_FORMATS = (*FORMATS, "qtm6d")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +80,7 @@ def read_table(
     array: str | None = None,
     columns_from: str | None = None,
     column_names: list[str] | None = None,
+    text=None,
 ) -> Table:
     """Read one file into a Table.
 
@@ -93,6 +96,14 @@ def read_table(
         raise MappingError(f"recording file: expected an existing file, got {str(path)!r}")
     fmt = fmt or infer_format(path)
     try:
+        if fmt == "qtm6d":
+            from workbench.io.qtm import read_qtm6d
+
+            return read_qtm6d(path)
+        if fmt in ("csv", "tsv") and text is not None and not text.plain:
+            from workbench.io.text import read_text_table
+
+            return read_text_table(path, "\t" if fmt == "tsv" else ",", text)
         if fmt in ("csv", "tsv"):
             return _read_delimited(path, "\t" if fmt == "tsv" else ",")
         if fmt == "parquet":
@@ -103,7 +114,7 @@ def read_table(
         raise
     except Exception as exc:  # corrupt file: say which and why
         raise MappingError(f"{path}: cannot read as {fmt}: {type(exc).__name__}: {exc}") from exc
-    raise MappingError(f"{path}: format: expected one of {FORMATS}, got {fmt!r}")
+    raise MappingError(f"{path}: format: expected one of {MAPPING_FORMATS}, got {fmt!r}")
 
 
 def _numeric(path: Path, name: str, values) -> np.ndarray:

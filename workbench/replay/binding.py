@@ -14,6 +14,8 @@ import numpy as np
 
 from workbench.episode import Episode
 from workbench.errors import BindingError, name_list
+from workbench.replay.drivers import bind_mocap
+from workbench.scenes.driven import driving_actuator
 from workbench.scenes.scene import Scene
 
 _ADDR = re.compile(r"^(?P<name>.+?)(\[(?P<i>\d+)\])?$")
@@ -45,6 +47,11 @@ class BoundEpisode:
     groups: dict[str, tuple[ColumnGroup, ...]]  # signal -> comparison groups
     # `qpos` column indices (w x y z) of each fully recorded free/ball joint quaternion
     qpos_quaternions: tuple[tuple[int, int, int, int], ...] = ()
+    # (mocap id, `body_pose:<body>` signal) of each driven body
+    mocap: tuple[tuple[int, str], ...] = ()
+    # (actuator id, `qpos` column) of each driven joint: its servo follows the recorded position
+    driven: tuple[tuple[int, int], ...] = ()
+    derive_qvel: bool = False  # no recorded qvel: initial velocities from recorded positions
 
 
 def _joint_names(model: mujoco.MjModel) -> list[str]:
@@ -193,6 +200,24 @@ def bind_episode(
             f"{where}: expected a 'qfrc_actuator' signal (measured joint torque) on "
             f"joints {list(b.torque_joints)}; signals are {sorted(episode.signals)}"
         )
+    driven = []
+    for joint in b.driven_joints:
+        jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, joint)
+        adr = int(model.jnt_qposadr[jid])
+        if adr not in qpos_index.tolist():
+            raise BindingError(
+                f"{where}: driven joint {joint!r}: expected its recorded position as a 'qpos' "
+                f"column; qpos columns are {list(qpos.columns)}"
+            )
+        driven.append((driving_actuator(model, jid), qpos_index.tolist().index(adr)))
     return BoundEpisode(
-        qpos_index, qvel_index, ctrl_index, torque_index, groups, tuple(quats.values())
+        qpos_index,
+        qvel_index,
+        ctrl_index,
+        torque_index,
+        groups,
+        tuple(quats.values()),
+        bind_mocap(model, b, episode, where),
+        tuple(driven),
+        b.derive_velocities and qvel_index is None,
     )

@@ -14,6 +14,7 @@ import dataclasses
 import mujoco
 import numpy as np
 
+from workbench.replay.drivers import control_spec
 from workbench.replay.rollout import STATE_SPEC
 
 STATE_LIMIT = float(mujoco.mjMAXVAL)  # MuJoCo's own bound on |qpos|, |qvel|, |qacc|
@@ -82,9 +83,10 @@ def warning_reason(
     data = mujoco.MjData(model)
     mujoco.mj_resetData(model, data)
     mujoco.mj_setState(model, data, init, STATE_SPEC)
+    spec = control_spec(model, ctrl.shape[-1]) if ctrl is not None else 0
     for k in range(step + 1):
-        if ctrl is not None and model.nu:
-            data.ctrl[:] = ctrl[k]
+        if ctrl is not None and ctrl.shape[-1]:
+            mujoco.mj_setState(model, data, ctrl[k], spec)
         mujoco.mj_step(model, data)
         raised = [w for w in range(len(data.warning)) if data.warning[w].number]
         if raised:

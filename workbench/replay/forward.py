@@ -17,6 +17,7 @@ from workbench.episode import Episode
 from workbench.errors import SettingsError
 from workbench.replay.binding import BoundEpisode
 from workbench.replay.divergence import Divergence, warning_reason
+from workbench.replay.drivers import derived_velocities, mocap_rows
 from workbench.replay.rollout import BatchSimulator, state_slices
 from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment
@@ -56,16 +57,25 @@ def full_state_rows(
     qvel = np.zeros((T, model.nv))
     if bound.qvel_index is not None:
         qvel[:, bound.qvel_index] = episode.signals["qvel"].values
+    elif bound.derive_qvel and T > 1:
+        dt = float(np.median(np.diff(episode.times)))
+        qvel = derived_velocities(model, qpos, dt)
     return qpos, qvel
 
 
 def control_rows(model: mujoco.MjModel, episode: Episode, bound: BoundEpisode) -> np.ndarray | None:
-    """(T, nu) recorded commands in actuator order (zero for undriven actuators), or None."""
-    if model.nu == 0:
+    """(T, nu) recorded commands in actuator order (zero for undriven actuators; the recorded
+    position for the servo of a driven joint), or None; with mocap bodies in the model,
+    (T, nu + 7 nmocap) rows that also hold their poses (`workbench.replay.drivers`)."""
+    if model.nu == 0 and model.nmocap == 0:
         return None
     ctrl = np.zeros((episode.num_samples, model.nu))
     if bound.ctrl_index is not None:
         ctrl[:, bound.ctrl_index] = episode.signals["ctrl"].values
+    for actuator, column in bound.driven:
+        ctrl[:, actuator] = episode.signals["qpos"].values[:, column]
+    if model.nmocap:
+        ctrl = np.concatenate([ctrl, mocap_rows(model, episode, bound.mocap)], axis=1)
     return ctrl
 
 

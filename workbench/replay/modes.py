@@ -13,6 +13,7 @@ from workbench.episode import Episode
 from workbench.physics import values_applied
 from workbench.replay.binding import BoundEpisode
 from workbench.replay.divergence import STATE_LIMIT, Divergence, state_reason
+from workbench.replay.drivers import mocap_rows
 from workbench.replay.forward import Progress, forward_traces, full_state_rows
 from workbench.replay.inverse import inverse_forces, recorded_motion
 from workbench.replay.settings import ReplaySettings
@@ -115,11 +116,14 @@ def tracking_traces(
         stack.enter_context(values_applied(servo.model, params))
         for ep, al, b in zip(episodes, alignments, bounds, strict=True):
             qpos, qvel, _, forces = inverse_rows(model, ep, al, b, settings)
-            controls.append(
+            cmd = (
                 servo.servo_command(qpos[:, qpos_dofs], qvel[:, servo.dofs], forces[:, servo.dofs])
                 if servo.model.nu
-                else None
+                else np.zeros((ep.num_samples, 0))
             )
+            if servo.model.nmocap:  # driven bodies follow their recorded poses here too
+                cmd = np.concatenate([cmd, mocap_rows(servo.model, ep, b.mocap)], axis=1)
+            controls.append(cmd if cmd.shape[1] else None)
 
         def forces_of(sensors: np.ndarray, b: BoundEpisode) -> np.ndarray:
             return sensors[:, [columns[d] for d in b.torque_index]]

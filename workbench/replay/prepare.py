@@ -10,6 +10,7 @@ import mujoco
 from workbench.episode import Episode
 from workbench.errors import BindingError, SettingsError
 from workbench.replay.binding import BoundEpisode, bind_episode
+from workbench.replay.drivers import to_scene_frame, with_passive_state
 from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment, align
 from workbench.scenes.scene import Scene
@@ -21,6 +22,20 @@ def bind_all(
     """Bind every episode's signals to the scene for this mode (no alignment, no simulation);
     raises BindingError naming the first episode and signal that does not fit (SettingsError
     when `--derivatives velocities` meets an episode without recorded velocities)."""
+    return _bind(scene, scene_episodes(scene, episodes), settings)
+
+
+def scene_episodes(scene: Scene, episodes: Sequence[Episode]) -> list[Episode]:
+    """Episodes in the scene's frame (`capture_frame`), passive bodies' poses as joint state."""
+    return [
+        with_passive_state(scene.model, scene.binding, to_scene_frame(scene.binding, ep))
+        for ep in episodes
+    ]
+
+
+def _bind(
+    scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
+) -> list[BoundEpisode]:
     need_ctrl = settings.mode in ("open_loop", "windows")
     need_torque = settings.mode == "inverse"
     bounds = [
@@ -66,10 +81,17 @@ def prepare(
     scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
 ) -> tuple[list[Episode], list[Alignment], list[BoundEpisode]]:
     """Bind every episode to the scene and align it; raises before anything is simulated."""
-    bounds = bind_all(scene, episodes, settings)
+    episodes = scene_episodes(scene, episodes)
+    bounds = _bind(scene, episodes, settings)
     aligned, alignments = [], []
     for ep, b in zip(episodes, bounds, strict=True):
-        ep2, al = align(ep, scene.binding.timestep, quaternions={"qpos": b.qpos_quaternions})
+        poses = {  # recorded body poses: x y z qw qx qy qz, quaternions slerped when resampled
+            name: ((3, 4, 5, 6),)
+            for name, sig in ep.signals.items()
+            if name.startswith("body_pose:") and sig.values.shape[1] == 7
+        }
+        quats = {"qpos": b.qpos_quaternions, **poses}
+        ep2, al = align(ep, scene.binding.timestep, quaternions=quats)
         aligned.append(ep2)
         alignments.append(al)
     return aligned, alignments, bounds

@@ -14,6 +14,7 @@ import numpy as np
 from mujoco import rollout as _rollout
 
 from workbench.errors import SettingsError
+from workbench.replay.drivers import control_spec
 
 STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
@@ -102,11 +103,16 @@ class BatchSimulator:
         """Roll out (B, nstate) initial states for nstep steps under (B, nstep, nu) controls.
 
         Returns states (B, nstep, nstate) after each step and sensordata (B, nstep, nsensordata).
+        Control rows nu + 7 nmocap wide also set the mocap bodies' poses before each step
+        (`workbench.replay.drivers`).
         """
         model = list(models) if models is not None else self.model
+        kw = {"nstep": nstep}
+        if control is not None:
+            kw["control_spec"] = control_spec(self.model, control.shape[-1])
         if self._pool is not None:
-            return self._pool.rollout(model, self._datas, initial_state, control, nstep=nstep)
-        return _rollout.rollout(model, self._datas[0], initial_state, control, nstep=nstep)
+            return self._pool.rollout(model, self._datas, initial_state, control, **kw)
+        return _rollout.rollout(model, self._datas[0], initial_state, control, **kw)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -128,14 +134,14 @@ def reference_rollout(
     batch = initial_state.shape[0]
     states = np.empty((batch, nstep, initial_state.shape[1]))
     sensors = np.empty((batch, nstep, model.nsensordata))
+    spec = control_spec(model, control.shape[-1]) if control is not None else 0
     for b in range(batch):
         mujoco.mj_resetData(model, data)
         mujoco.mj_setState(model, data, initial_state[b], STATE_SPEC)
         for k in range(nstep):
-            if control is not None and model.nu:
-                data.ctrl[:] = control[
-                    b if control.shape[0] > 1 else 0, k if control.shape[1] > 1 else 0
-                ]
+            if control is not None and control.shape[-1]:
+                row = control[b if control.shape[0] > 1 else 0, k if control.shape[1] > 1 else 0]
+                mujoco.mj_setState(model, data, np.ascontiguousarray(row), spec)
             mujoco.mj_step(model, data)
             mujoco.mj_getState(model, data, states[b, k], STATE_SPEC)
             sensors[b, k] = data.sensordata

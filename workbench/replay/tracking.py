@@ -40,9 +40,10 @@ def tracking_model(scene: Scene) -> TrackingModel:
     `open_loop` (a scene with only those, e.g. a tossed cube, replays passively)."""
     model = scene.model
     joints = []
+    passive = set(scene.binding.passive_joints)  # simulated and compared, never servoed
     for name in scene.binding.state_joints:
         jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
-        if model.jnt_type[jid] in _SCALAR_JOINTS:
+        if model.jnt_type[jid] in _SCALAR_JOINTS and name not in passive:
             joints.append(name)
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)

@@ -17,6 +17,7 @@ import numpy as np
 
 from workbench.errors import SettingsError
 from workbench.replay.divergence import failed_steps, state_reason, warning_reason
+from workbench.replay.drivers import mocap_defaults, substep_mocap
 from workbench.replay.rollout import (
     BatchSimulator,
     history_length,
@@ -62,6 +63,16 @@ def substep_controls(rows: np.ndarray, n: int, interpolate: bool) -> np.ndarray:
     frac = (np.arange(n) / n)[None, :, None]
     steps = rows[:-1, None, :] * (1 - frac) + rows[1:, None, :] * frac
     return steps.reshape(-1, rows.shape[1])
+
+
+def substep_rows(model: mujoco.MjModel, rows: np.ndarray, n: int, interpolate: bool) -> np.ndarray:
+    """Per-step control rows from (L, width) per-sample ones: the nu commands as
+    `substep_controls`, mocap poses (columns past nu) always interpolated (positions linearly,
+    quaternions by slerp)."""
+    ctrl = substep_controls(rows[:, : model.nu], n, interpolate)
+    if rows.shape[1] == model.nu:
+        return ctrl
+    return np.concatenate([ctrl, substep_mocap(rows[:, model.nu :], n, model.nmocap)], axis=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +145,7 @@ def window_batch(
     if H and model.nu:
         past = np.stack(
             [
-                past_controls(controls[w.episode], w.start, substeps, H)
+                past_controls(controls[w.episode][:, : model.nu], w.start, substeps, H)
                 if controls[w.episode] is not None
                 else np.zeros((H, model.nu))
                 for w in windows
@@ -142,13 +153,16 @@ def window_batch(
         )
     init = initial_states(model, qpos0, qvel0, past)
     ctrl = None
-    if model.nu:
-        ctrl = np.zeros((len(windows), nstep, model.nu))
+    width = max((c.shape[1] for c in controls if c is not None), default=model.nu)
+    if width:
+        ctrl = np.zeros((len(windows), nstep, width))
+        if width > model.nu:  # mocap poses: the model's own where no recording drives them
+            ctrl[:, :, model.nu :] = mocap_defaults(model)
         for b, w in enumerate(windows):
             rows = controls[w.episode]
             if rows is not None:
-                ctrl[b, : (w.length - 1) * substeps] = substep_controls(
-                    rows[w.start : w.start + w.length], substeps, interpolate
+                ctrl[b, : (w.length - 1) * substeps] = substep_rows(
+                    model, rows[w.start : w.start + w.length], substeps, interpolate
                 )
     return WindowBatch(windows, init, ctrl, substeps, nstep)
 

@@ -11,8 +11,19 @@ import mujoco
 
 from workbench import schema
 from workbench.errors import SceneError, SettingsError, name_list
+from workbench.scenes.driven import check_driven, check_passive
 
-_NAME_LISTS = ("state_joints", "actuators", "torque_joints", "compare", "contact_bodies")
+_NAME_LISTS = (
+    "state_joints",
+    "actuators",
+    "torque_joints",
+    "compare",
+    "contact_bodies",
+    "driven_bodies",
+    "driven_joints",
+    "passive_bodies",
+    "passive_joints",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +40,15 @@ class Binding:
       tracking_bandwidth_hz: natural frequency of the tracking servo (gains scale with inertia).
       thresholds: divergence thresholds by `<signal>`, `<signal>/<column>` or pose kind
         (`workbench.metrics.thresholds`); unset ones scale with the recorded range.
+      driven_bodies: mocap bodies moved along recorded poses (`body_pose:<body>` signals).
+      driven_joints: joints whose position actuator follows the recorded position (`qpos`).
+      passive_bodies: free bodies whose recorded pose (`body_pose:<body>`) is their joint's
+        state: simulated from it and compared with it (never servoed).
+      passive_joints: joints simulated and compared, never servoed in tracking mode.
+      derive_velocities: when an episode records no `qvel`, initial velocities come from the
+        recorded positions (`mj_differentiatePos`) instead of zero.
+      capture_frame: pose of the recording's frame in the scene (x y z [m], qw qx qy qz): every
+        `body_pose:` signal is mapped through it before binding (empty: the same frame).
     """
 
     timestep: float
@@ -38,6 +58,12 @@ class Binding:
     compare: tuple[str, ...] = ("qpos", "qvel")
     contact_bodies: tuple[str, ...] = ()
     tracking_bandwidth_hz: float = 10.0
+    driven_bodies: tuple[str, ...] = ()
+    driven_joints: tuple[str, ...] = ()
+    passive_bodies: tuple[str, ...] = ()
+    passive_joints: tuple[str, ...] = ()
+    derive_velocities: bool = False
+    capture_frame: tuple[float, ...] = ()
     thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -92,6 +118,21 @@ def _checked_binding(values: Mapping[str, Any], where: str) -> dict[str, Any]:
                 nonempty=key == "state_joints",
                 unique=True,
             )
+    if values.get("capture_frame"):
+        frame = schema.number_list(
+            values["capture_frame"], f"{where}.capture_frame", SceneError, length=7
+        )
+        norm = sum(v * v for v in frame[3:]) ** 0.5
+        if abs(norm - 1.0) > 1e-6:
+            raise SceneError(
+                f"{where}.capture_frame: expected x y z qw qx qy qz with a unit quaternion, got "
+                f"quaternion norm {norm:.6g} ({list(frame[3:])})"
+            )
+        out["capture_frame"] = frame
+    if "derive_velocities" in values:
+        out["derive_velocities"] = schema.boolean(
+            values["derive_velocities"], f"{where}.derive_velocities", SceneError
+        )
     return out
 
 
@@ -134,6 +175,8 @@ def _check_names(model: mujoco.MjModel, binding: Binding, where: str) -> None:
                 raise SceneError(
                     f"{where}: binding.{field}: unknown name {name!r}; valid: {name_list(valid)}"
                 )
+    check_driven(model, binding, where)
+    check_passive(model, binding, where)
 
 
 def scene_from_spec(
