@@ -132,6 +132,14 @@ class Randomizer:
         """Stored nominal value per parameter name (copies)."""
         return {b.name: b.nominal.copy() for b in self._bound}
 
+    def centre_values(self) -> dict[str, float | tuple[float, ...]]:
+        """Physics values with every distribution at its centre (`Distribution.centre`): the point
+        model a spec stands around (for a calibration's distribution, the fitted values)."""
+        return {
+            b.name: self._value(b, p.distribution.centre)
+            for b, p in zip(self._bound, self.spec.parameters, strict=True)
+        }
+
     # -- sampling ------------------------------------------------------------------------------
     def _uniforms(self, episode: str, variant: int, seed: int) -> tuple[np.ndarray, int]:
         ss = np.random.SeedSequence([seed, self._h_spec, _h64(str(episode)), variant])
