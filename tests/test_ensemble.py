@@ -9,13 +9,13 @@ import pytest
 from workbench.cli import main
 from workbench.io import load_episodes
 from workbench.metrics.ensemble import centrality, coverage, energy_score, score_metric
+from workbench.metrics.gap import gap_report
 from workbench.paths import assets_root
 from workbench.protocols import prepare_toss
 from workbench.randomize import RandomizationSpec
 from workbench.randomize.ensemble import run_ensemble
 from workbench.randomize.sweep import Axis, run_sweep
 from workbench.replay import ReplaySettings, replay
-from workbench.metrics.gap import gap_report
 from workbench.scenes import load_scene
 
 A = assets_root()
@@ -101,7 +101,9 @@ def test_sweep_points_equal_plain_replays(tosses):
         traces = replay(scene, eps, ReplaySettings("open_loop"), params={axis.name: float(mu)})
         report = gap_report(traces, scene=scene.name, settings={})
         assert value == pytest.approx(report.value(metric), rel=1e-12)
-    two = run_sweep(scene, eps[:2], [axis, Axis("pair_solref[cube_table][0]", 0.01, 0.03, 2)], metric)
+    two = run_sweep(
+        scene, eps[:2], [axis, Axis("pair_solref[cube_table][0]", 0.01, 0.03, 2)], metric
+    )
     assert two.grid.shape == (6, 2) and np.isfinite(two.values).all()
     assert two.figure() is not None
 
@@ -148,12 +150,24 @@ def test_cli_ensemble_hostile(tmp_path, capsys, extra, match):
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("[parameters.\"pair_friction[cube_table][0]\"]\ndistribution = \"gauss\"\n", "expected one of"),
-        ("[parameters.\"pair_friction[nope][0]\"]\ndistribution = \"uniform\"\nlower = 0.1\nupper = 0.2\n", "unknown pair"),
-        ("[parameters.\"pair_friction[cube_table][0]\"]\ndistribution = \"uniform\"\nlower = 0.3\nupper = 0.2\n", "lower < upper"),
+        (
+            '[parameters."pair_friction[cube_table][0]"]\ndistribution = "gauss"\n',
+            "expected one of",
+        ),
+        (
+            '[parameters."pair_friction[nope][0]"]\ndistribution = "uniform"\nlower = 0.1\nupper = 0.2\n',
+            "unknown pair",
+        ),
+        (
+            '[parameters."pair_friction[cube_table][0]"]\ndistribution = "uniform"\nlower = 0.3\nupper = 0.2\n',
+            "lower < upper",
+        ),
         ("bogus = 1\n", "unknown keys"),
         ("[parameters\n", "not valid TOML"),
-        ("[initial_state.\"qvel/cube[9]\"]\ndistribution = \"normal\"\nmean = 0.0\nstd = 1.0\n", "no column"),
+        (
+            '[initial_state."qvel/cube[9]"]\ndistribution = "normal"\nmean = 0.0\nstd = 1.0\n',
+            "no column",
+        ),
     ],
 )
 def test_cli_ensemble_hostile_spec(tmp_path, capsys, text, match):

@@ -13,8 +13,8 @@ from scipy import stats
 
 from workbench.calibrate import Parameter, ParameterSpace
 from workbench.calibrate.fit import CalibrationResult
-from workbench.paths import assets_root
 from workbench.errors import BindingError, ConfigError, ParameterError
+from workbench.paths import assets_root
 from workbench.randomize import Distribution, RandomizationSpec, Randomizer, Sample, load_spec
 from workbench.scenes import load_scene
 
@@ -28,7 +28,11 @@ CUBE_SPEC = {
             "lower": 0.1,
             "upper": 0.4,
         },
-        "pair_solref[cube_table][0]": {"distribution": "log_uniform", "lower": 0.005, "upper": 0.03},
+        "pair_solref[cube_table][0]": {
+            "distribution": "log_uniform",
+            "lower": 0.005,
+            "upper": 0.03,
+        },
         "scale:body_inertia[cube]": {"distribution": "uniform", "lower": 0.9, "upper": 1.1},
         "body_mass[cube]": {"distribution": "normal", "mean": 0.0, "std": 0.01, "operation": "add"},
         "geom_friction[cube]": {
@@ -153,7 +157,11 @@ def test_apply_restore_arm_gains_damping_armature_bit_identical():
                     "std": 0.05,
                     "operation": "add",
                 },
-                "scale:body_inertia[link2]": {"distribution": "uniform", "lower": 0.8, "upper": 1.2},
+                "scale:body_inertia[link2]": {
+                    "distribution": "uniform",
+                    "lower": 0.8,
+                    "upper": 1.2,
+                },
                 "body_mass[link1]": {
                     "distribution": "uniform",
                     "lower": 0.9,
@@ -287,7 +295,10 @@ HOSTILE = [
     (_spec(**{"bad name!": TN}), "expected 'field\\[name\\]\\[index\\]'"),
     ({"parameters": {"x[a]": 3}}, "expected a table"),
     ({"parameters": []}, "expected a table of named tables"),
-    ({"initial_state": {"qvel": {"distribution": "normal", "mean": 0, "std": 1}}}, "<signal>/<column>"),
+    (
+        {"initial_state": {"qvel": {"distribution": "normal", "mean": 0, "std": 1}}},
+        "<signal>/<column>",
+    ),
     ({}, "at least one entry"),
     ({"description": 3, "parameters": {"x[a]": TN}}, "description"),
 ]
@@ -321,9 +332,8 @@ def test_hostile_names_refused_at_bind(cube, parameters, match):
 def test_sample_from_another_spec_refused(cube):
     a = Randomizer(RandomizationSpec.from_dict(CUBE_SPEC), cube.model)
     b = Randomizer(RandomizationSpec.from_dict(CUBE_SPEC).widened(parameters=2.0), cube.model)
-    with pytest.raises(ConfigError, match="was drawn from spec"):
-        with b.applied(a.sample("e", 0)):
-            pass
+    with pytest.raises(ConfigError, match="was drawn from spec"), b.applied(a.sample("e", 0)):
+        pass
 
 
 def test_distribution_ppf_matches_scipy():
@@ -333,3 +343,20 @@ def test_distribution_ppf_matches_scipy():
     d = Distribution("log_uniform", lower=0.01, upper=1.0)
     np.testing.assert_allclose(d.ppf(u), 0.01 * 100.0**u, rtol=1e-12)
     assert Distribution("uniform", lower=0.0, upper=2.0).centre == 1.0
+
+
+def test_fast_in_place_path_equals_checked_path(cube):
+    """Samples this randomizer drew are written without per-sample checks; the model they give
+    equals the fully checked `values_applied` on a copy (and a sample read back from JSON)."""
+    import copy
+
+    from workbench.physics import values_applied
+
+    r = Randomizer(RandomizationSpec.from_dict(CUBE_SPEC), cube.model)
+    for s in r.samples("e", range(5), seed=9):
+        other = copy.copy(cube.model)
+        with r.applied(s) as fast, values_applied(other, s.values) as checked:
+            assert _model_arrays(fast) == _model_arrays(checked)
+        rebuilt = Sample.from_dict(json.loads(json.dumps(s.to_dict())))
+        with r.applied(rebuilt) as slow, values_applied(other, s.values) as checked:
+            assert _model_arrays(slow) == _model_arrays(checked)

@@ -104,7 +104,7 @@ def cmd_ensemble(args) -> int:
     if points is not None:
         from workbench.physics import check_values
 
-        for name, values in points.items():
+        for values in points.values():
             check_values(scene.model, values)
     bar, progress = progress_bar("ensemble")
     try:
@@ -161,7 +161,12 @@ def cmd_sweep(args) -> int:
     bar, progress = progress_bar("sweep", "grid points")
     try:
         result = run_sweep(
-            scene, episodes, axes, args.metric, settings=settings, stat=args.stat,
+            scene,
+            episodes,
+            axes,
+            args.metric,
+            settings=settings,
+            stat=args.stat,
             progress=progress,
         )
     finally:

@@ -24,8 +24,10 @@ from workbench.protocols.tosses import TossProtocol, _columns
 from workbench.randomize.distributions import Distribution
 from workbench.randomize.spec import SignalNoise
 
+_DEFAULT = TossProtocol()
 
-def toss_noise(episode: Episode, protocol: TossProtocol = TossProtocol()) -> dict[str, float] | None:
+
+def toss_noise(episode: Episode, protocol: TossProtocol = _DEFAULT) -> dict[str, float] | None:
     """Noise estimates of one raw (unprepared) toss: '<signal>/<column>' -> std, or None when its
     flight has fewer than 5 samples before the first possible touch."""
     qpos, qvel = episode.signal("qpos"), episode.signal("qvel")
@@ -54,13 +56,15 @@ def toss_noise(episode: Episode, protocol: TossProtocol = TossProtocol()) -> dic
 
 
 def toss_state_noise(
-    episodes: Sequence[Episode], protocol: TossProtocol = TossProtocol()
+    episodes: Sequence[Episode], protocol: TossProtocol = _DEFAULT
 ) -> tuple[SignalNoise, ...]:
     """Median noise over raw tosses as zero-mean normal initial-state noise entries."""
     per = [n for n in (toss_noise(e, protocol) for e in episodes) if n is not None]
     if not per:
         raise EpisodeError("toss noise: no toss has 5 or more flight samples before contact")
     return tuple(
-        SignalNoise.from_key(key, Distribution("normal", 0.0, float(np.median([p[key] for p in per]))), "toss noise")
+        SignalNoise.from_key(
+            key, Distribution("normal", 0.0, float(np.median([p[key] for p in per]))), "toss noise"
+        )
         for key in per[0]
     )

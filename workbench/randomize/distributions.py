@@ -61,12 +61,15 @@ class Distribution:
             )
         if self.kind == "log_uniform" and self.lower <= 0:
             raise ConfigError(f"{where}: expected lower > 0 (log scale), got {self.lower!r}")
-        if self.kind == "truncated_normal" and self.std == 0:
-            if not self.lower <= self.mean <= self.upper:
-                raise ConfigError(
-                    f"{where}: std 0 puts all mass at mean {self.mean!r}, outside "
-                    f"[{self.lower!r}, {self.upper!r}]"
-                )
+        if (
+            self.kind == "truncated_normal"
+            and self.std == 0
+            and not (self.lower <= self.mean <= self.upper)
+        ):
+            raise ConfigError(
+                f"{where}: std 0 puts all mass at mean {self.mean!r}, outside "
+                f"[{self.lower!r}, {self.upper!r}]"
+            )
 
     @classmethod
     def from_table(cls, table: Any, where: str) -> Distribution:

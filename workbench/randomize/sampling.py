@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -79,6 +80,13 @@ class _Bound:
     address: ParameterAddress
     operation: str
     nominal: np.ndarray  # (elements,) for set/add/scale of plain names; (1,) factor for scale:
+    flat: np.ndarray | None  # flat view of the bound model's array (None: a scalar option)
+    index: np.ndarray  # flat element indices
+    base: np.ndarray | None  # elements behind a `scale:` factor
+
+
+# fields whose validity depends on several elements together (checked per sample, never fast)
+_JOINT_RULES = ("body_inertia",)
 
 
 class Randomizer:
@@ -89,7 +97,9 @@ class Randomizer:
 
     def __init__(self, spec: RandomizationSpec, model: mujoco.MjModel):
         if not isinstance(spec, RandomizationSpec):
-            raise ConfigError(f"Randomizer: expected a RandomizationSpec, got {type(spec).__name__}")
+            raise ConfigError(
+                f"Randomizer: expected a RandomizationSpec, got {type(spec).__name__}"
+            )
         self.spec, self.model, self.digest = spec, model, spec.digest()
         self._h_spec = _h64(self.digest)
         bound = []
@@ -107,10 +117,30 @@ class Randomizer:
                     "expected a real-valued field"
                 )
             nominal = address.read(model)
-            bound.append(_Bound(p.name, address, p.operation, nominal))
+            arr = address.array(model)
+            bound.append(
+                _Bound(
+                    p.name,
+                    address,
+                    p.operation,
+                    nominal,
+                    None if arr is None else arr.reshape(-1),
+                    np.array(address.index, dtype=np.intp),
+                    None if address.base is None else np.asarray(address.base),
+                )
+            )
         self._bound = tuple(bound)
+        self._setconst = any(b.address.needs_setconst for b in self._bound)
+        self._scratch = mujoco.MjData(model) if self._setconst else None
+        # the fast path writes drawn samples without per-sample checks: every rule left is
+        # per element and every draw lies between the extremes checked below
+        self._fast = not any(
+            b.address.field in _JOINT_RULES and b.address.base is None for b in self._bound
+        )
+        self._drawn: weakref.WeakValueDictionary[int, Sample] = weakref.WeakValueDictionary()
         for b, p in zip(self._bound, spec.parameters, strict=True):  # extremes must be writable
-            low, high = p.distribution.ppf(np.array([1e-4, 1 - 1e-4]))
+            # the smallest and largest uniforms the generator can give (see _uniforms)
+            low, high = p.distribution.ppf(np.array([_TINY, 1 - 2.0**-53]))
             for draw in (low, high):
                 try:
                     check_value(model, b.address, self._value(b, draw))
@@ -164,7 +194,9 @@ class Randomizer:
         for k, (v, (_, sensor_seed)) in enumerate(zip(variants, drawn, strict=True)):
             values = {b.name: self._value(b, cols[i][k]) for i, b in enumerate(self._bound)}
             state = {n.key: float(cols[P + i][k]) for i, n in enumerate(self.spec.initial_state)}
-            out.append(Sample(str(episode), v, seed, self.digest, values, state, sensor_seed))
+            sample = Sample(str(episode), v, seed, self.digest, values, state, sensor_seed)
+            self._drawn[id(sample)] = sample
+            out.append(sample)
         return out
 
     def sample(self, episode: str, variant: int, *, seed: int = 0) -> Sample:
@@ -179,12 +211,50 @@ class Randomizer:
             )
 
     @contextlib.contextmanager
-    def applied(self, sample: Sample, model: mujoco.MjModel | None = None) -> Iterator[mujoco.MjModel]:
+    def applied(
+        self, sample: Sample, model: mujoco.MjModel | None = None
+    ) -> Iterator[mujoco.MjModel]:
         """Write the sample's physics values into `model` (default: the bound one) in place for a
         `with` block; restored bit for bit after (`workbench.physics.values_applied`)."""
         self._check(sample)
+        own = model is None or model is self.model
+        if own and self._fast and self._drawn.get(id(sample)) is sample:
+            previous = self._write(sample)
+            try:
+                yield self.model
+            finally:
+                self._restore(previous)
+            return
         with values_applied(self.model if model is None else model, sample.values) as m:
             yield m
+
+    def _write(self, sample: Sample) -> list:
+        """Write a sample this randomizer drew (its values are known valid) into the bound
+        model; returns the exact previous elements."""
+        previous = []
+        opt = self.model.opt
+        for b in self._bound:
+            value = sample.values[b.name]
+            if b.flat is None:
+                attr = b.address.field[4:]
+                previous.append(getattr(opt, attr))
+                setattr(opt, attr, float(value))
+            else:
+                previous.append(b.flat[b.index])  # fancy indexing copies
+                b.flat[b.index] = value if b.base is None else b.base * value
+        if self._setconst:
+            mujoco.mj_setConst(self.model, self._scratch)
+        return previous
+
+    def _restore(self, previous: list) -> None:
+        opt = self.model.opt
+        for b, before in zip(self._bound, previous, strict=True):
+            if b.flat is None:
+                setattr(opt, b.address.field[4:], before)
+            else:
+                b.flat[b.index] = before
+        if self._setconst:
+            mujoco.mj_setConst(self.model, self._scratch)
 
     def check_episode(self, episode: Episode) -> None:
         """Raise BindingError if a noise entry names a signal or column the episode lacks."""
@@ -198,14 +268,16 @@ class Randomizer:
             return episode
         signals = dict(episode.signals)
         for n in self.spec.initial_state:
-            sig = signals[n.signal] if n.signal in signals else None
             col = _column(episode, n)
+            sig = signals[n.signal]
             values = sig.values.copy()
             values[0, col] += sample.initial_state[n.key]
             signals[n.signal] = dataclasses.replace(sig, values=values)
         return dataclasses.replace(episode, signals=signals)
 
-    def sensor_noise(self, sample: Sample, signal: str, columns: Sequence[str], length: int) -> np.ndarray:
+    def sensor_noise(
+        self, sample: Sample, signal: str, columns: Sequence[str], length: int
+    ) -> np.ndarray:
         """(length, len(columns)) additive noise for those columns of a recorded signal (zero
         where the spec has none); each column's stream depends only on (sample, signal/column)."""
         self._check(sample)

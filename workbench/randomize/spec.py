@@ -77,7 +77,9 @@ class ParameterRandomization:
                 "the physics; randomize recorded signals with [sensor_noise] instead"
             )
         try:
-            parse_name(self.name[len(SCALE_PREFIX) :] if self.name.startswith(SCALE_PREFIX) else self.name)
+            parse_name(
+                self.name[len(SCALE_PREFIX) :] if self.name.startswith(SCALE_PREFIX) else self.name
+            )
         except ParameterError as exc:
             raise ConfigError(f"{where}: {exc}") from None
 
@@ -138,7 +140,9 @@ class RandomizationSpec:
 
     # -- files ---------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, where: str = "randomization spec") -> RandomizationSpec:
+    def from_dict(
+        cls, data: Mapping[str, Any], *, where: str = "randomization spec"
+    ) -> RandomizationSpec:
         data = schema.table(data, where, ConfigError, allowed=_TOP)
         params, state, sensor = [], [], []
         for name, table in _section(data, "parameters", where).items():
@@ -148,7 +152,9 @@ class RandomizationSpec:
             try:
                 params.append(ParameterRandomization(name, Distribution.from_table(table, w), op))
             except ConfigError as exc:
-                raise ConfigError(str(exc) if str(exc).startswith(where) else f"{w}: {exc}") from None
+                raise ConfigError(
+                    str(exc) if str(exc).startswith(where) else f"{w}: {exc}"
+                ) from None
         for section, out in (("initial_state", state), ("sensor_noise", sensor)):
             for key, table in _section(data, section, where).items():
                 w = f"{where}: [{section}.{key!r}]"
@@ -160,12 +166,16 @@ class RandomizationSpec:
         """Read a TOML (or JSON) spec; errors name the file and the key."""
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"randomization spec: expected an existing TOML/JSON file, got {str(path)!r}")
+            raise ConfigError(
+                f"randomization spec: expected an existing TOML/JSON file, got {str(path)!r}"
+            )
         try:
             text = path.read_text()
             data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
         except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"randomization spec {str(path)!r}: not valid TOML/JSON: {exc}") from None
+            raise ConfigError(
+                f"randomization spec {str(path)!r}: not valid TOML/JSON: {exc}"
+            ) from None
         return cls.from_dict(data, where=f"randomization spec {str(path)!r}")
 
     def to_dict(self) -> dict[str, Any]:

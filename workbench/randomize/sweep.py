@@ -36,7 +36,9 @@ class Axis:
     def __post_init__(self) -> None:
         where = f"sweep axis {self.name!r}"
         if not self.lower < self.upper:
-            raise SettingsError(f"{where}: expected lower < upper, got {self.lower} >= {self.upper}")
+            raise SettingsError(
+                f"{where}: expected lower < upper, got {self.lower} >= {self.upper}"
+            )
         if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 2:
             raise SettingsError(f"{where}: expected at least 2 points, got {self.count!r}")
         if self.log and self.lower <= 0:
@@ -84,8 +86,11 @@ class SweepResult:
             "metric": self.metric,
             "stat": self.stat,
             "points": [
-                {"params": dict(zip([a.name for a in self.axes], g.tolist(), strict=True)),
-                 "value": None if not np.isfinite(v) else float(v), "diverged": int(d)}
+                {
+                    "params": dict(zip([a.name for a in self.axes], g.tolist(), strict=True)),
+                    "value": None if not np.isfinite(v) else float(v),
+                    "diverged": int(d),
+                }
                 for g, v, d in zip(self.grid, self.values, self.diverged, strict=True)
             ],
             "best": self.best(),
@@ -95,8 +100,10 @@ class SweepResult:
         if not np.isfinite(self.values).any():
             return None
         i = int(np.nanargmin(self.values))
-        return {"params": dict(zip([a.name for a in self.axes], self.grid[i].tolist(), strict=True)),
-                "value": float(self.values[i])}
+        return {
+            "params": dict(zip([a.name for a in self.axes], self.grid[i].tolist(), strict=True)),
+            "value": float(self.values[i]),
+        }
 
     def figure(self):
         from workbench.plots import subplots
