@@ -201,3 +201,25 @@ def test_cli_sweep_hostile(tmp_path, capsys, params, match):
     assert main([*argv, "--out", str(out)]) == 2
     assert match in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_fitted_cube_distribution_on_held_out_subset():
+    """Fast subset of tests/benchmarks/accept_ensemble_cube.py: the committed spec (fitted on
+    real tosses 0-299) on held-out tosses 300-339: the ensemble beats the point-calibrated model on
+    energy score and its 90 % region covers most real final positions."""
+    from workbench.paths import real_data_root, scenes_root
+
+    data = real_data_root() / "cube_toss"
+    if not data.exists():
+        pytest.skip(f"real cube tosses not found at {data}")
+    scene = load_scene("cube_toss")
+    spec = RandomizationSpec.load(scenes_root() / "cube_toss" / "randomization.toml")
+    eps = load_episodes(data, A / "mappings/cube_toss.toml", select="300:340")
+    test = [prepare_toss(e) for e in eps]
+    from workbench.randomize import Randomizer
+
+    centre = Randomizer(spec, scene.model).centre_values()
+    res = run_ensemble(scene, test, spec, samples=12, seed=0, points={"calibrated": centre})
+    m = res.summary()["metrics"]["final_position/cube"]
+    assert m["energy_score"]["ensemble"] < 0.9 * m["energy_score"]["calibrated"]
+    assert 0.65 <= m["coverage"]["0.9"] <= 1.0 and 0.25 <= m["coverage"]["0.5"] <= 0.75

@@ -114,7 +114,7 @@ def main() -> None:
     results = {}
     for name, s in (
         ("distribution", fitted),
-        ("calibration_spread_only", base),
+        ("calibrate_spread_x1", base),
         (
             "state_noise_only_calibrated",
             RandomizationSpec(tuple(p for p in fitted.widened(parameters=0.0).parameters), noise),
