@@ -9,6 +9,7 @@ from workbench.cli.calibrate import add_calibrate, cmd_calibrate
 from workbench.cli.check import add_check, cmd_check
 from workbench.cli.gap import add_gap, cmd_demo, cmd_gap, cmd_scenes
 from workbench.cli.inspect import add_inspect, cmd_inspect
+from workbench.cli.randomize import add_randomize, cmd_ensemble, cmd_sweep
 from workbench.cli.report import add_report, cmd_report
 from workbench.cli.scene import cmd_make_scene
 from workbench.errors import WorkbenchError
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     add_check(sub)
     add_inspect(sub)
     add_report(sub)
+    add_randomize(sub)
     sub.add_parser("scenes", help="list the bundled scenes")
     make = sub.add_parser(
         "make-scene", help="a scene folder from a builder scene and another parameter file"
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             "check": cmd_check,
             "inspect": cmd_inspect,
             "report": cmd_report,
+            "ensemble": cmd_ensemble,
+            "sweep": cmd_sweep,
             "scenes": cmd_scenes,
             "make-scene": cmd_make_scene,
             "demo": cmd_demo,

@@ -9,7 +9,7 @@ come back per variant in order, so a caller can write them to disk and drop them
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import mujoco
 
@@ -33,6 +33,7 @@ def replay_variants(
     *,
     chunk: int = 16,
     progress: Progress | None = None,
+    perturb: Callable[[int, Episode], Episode] | None = None,
 ) -> Iterator[tuple[int, list[SimTrace]]]:
     """Yield (variant index, one SimTrace per episode) for each physics variant, in order.
 
@@ -45,6 +46,8 @@ def replay_variants(
         `inverse` and `tracking` replay variant after variant.
       chunk: variants simulated together (memory grows with it).
       progress: called with (variants done, variants total).
+      perturb: (variant index, episode) -> the episode that variant replays (e.g. with
+        initial-state noise); applied after alignment, so it must keep the episode's timeline.
     Raises:
       ParameterError: a bad name or value in some variant (checked before anything runs).
     """
@@ -62,7 +65,8 @@ def replay_variants(
     _check_all(scene.model, variants)
     if settings.mode not in ("open_loop", "windows"):
         for i, values in enumerate(variants):
-            yield i, replay(scene, episodes, settings, params=values)
+            eps = [perturb(i, ep) for ep in episodes] if perturb else episodes
+            yield i, replay(scene, eps, settings, params=values)
             if progress:
                 progress(i + 1, len(variants))
         return
@@ -76,7 +80,9 @@ def replay_variants(
         try:
             traces = forward_traces(
                 scene.model,
-                list(episodes) * len(group),
+                [perturb(first + k, ep) for k in range(len(group)) for ep in episodes]
+                if perturb
+                else list(episodes) * len(group),
                 list(alignments) * len(group),
                 list(bounds) * len(group),
                 settings,
