@@ -10,6 +10,7 @@ from workbench.cli.check import add_check, cmd_check
 from workbench.cli.gap import add_gap, cmd_demo, cmd_gap, cmd_scenes
 from workbench.cli.inspect import add_inspect, cmd_inspect
 from workbench.cli.scene import cmd_make_scene
+from workbench.cli.scene_object import add_scene, cmd_scene
 from workbench.errors import WorkbenchError
 
 __all__ = ["main"]
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     add_calibrate(sub)
     add_check(sub)
     add_inspect(sub)
+    add_scene(sub)
     sub.add_parser("scenes", help="list the bundled scenes")
     make = sub.add_parser(
         "make-scene", help="a scene folder from a builder scene and another parameter file"
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             "inspect": cmd_inspect,
             "scenes": cmd_scenes,
             "make-scene": cmd_make_scene,
+            "scene": cmd_scene,
             "demo": cmd_demo,
         }[args.command](args)
     except WorkbenchError as exc:
