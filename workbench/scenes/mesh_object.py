@@ -13,11 +13,15 @@
    inertial (MuJoCo's own mesh inertia is not used).
 4. **Collision geometry** by approximate convex decomposition (`coacd`); without coacd, or with
    `decompose=False`, the convex hull, with a warning.
-5. **Written through `mujoco.MjSpec`**: mesh assets (STL files in `<mjcf dir>/meshes/<name>/`),
-   a body with a free joint, one visual geom (group 2, no collisions) and one collision geom per
-   convex part. The scene is rebuilt in a staging folder, loaded with the scene loader (path
-   confinement included) and swapped in only when it compiles, so a refused object leaves the
-   folder byte-identical.
+5. **Written through `dm_control.mjcf`** (not `MjSpec.to_xml`, which in MuJoCo 3.17 writes
+   every number with 6 significant digits and so would round the scene's existing values and
+   the inertia): mesh assets as STL files beside the MJCF (`<name>_visual-<hash>.stl`,
+   `<name>_collision_<k>-<hash>.stl`), a body with a free joint and explicit inertial, one visual
+   geom (group 2, no collisions) and one collision geom per convex part (group 3). The MJCF is
+   re-exported whole at full precision (comments are not kept; dm_control names unnamed elements
+   and writes the model's other assets beside the MJCF too). The scene is rebuilt in a staging
+   copy, loaded with the scene loader (path confinement included) and swapped in only when it
+   loads, so a refused object leaves the folder byte-identical.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-import mujoco
 import numpy as np
 import tomllib
 
@@ -37,7 +40,6 @@ UNITS = {"m": 1.0, "cm": 1e-2, "mm": 1e-3}
 # plausible object sizes [m] (largest bounding-box extent) and densities [kg/m^3]
 SIZE_RANGE = (1e-3, 1.5)
 DENSITY_RANGE = (10.0, 25000.0)
-MESH_FOLDER = "meshes"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,67 +281,82 @@ def add_mesh_object(
     check_plausible(prepared.mesh, props, where=where, units=units)
     parts, notes = convex_parts(prepared.mesh, decompose=decompose)
 
-    spec = mujoco.MjSpec.from_file(str(mjcf))
-    existing = {b.name for b in spec.bodies} | {m.name for m in spec.meshes}
-    if name in existing or any(n.startswith(f"{name}_") for n in existing):
+    if not mjcf.resolve().is_relative_to(folder.resolve()):
+        raise SceneError(
+            f"--scene: the scene's mjcf {str(mjcf)!r} is outside the folder {str(folder)!r}; "
+            "add-object writes only inside the scene folder"
+        )
+    root = _parse_mjcf(mjcf)
+    taken = {e.name for e in root.find_all("body")} | {e.name for e in root.find_all("mesh")}
+    if name in taken or any(str(n).startswith(f"{name}_") for n in taken):
         raise SceneError(f"--name: {name!r} is already used in {str(mjcf)!r}; choose another")
-    mesh_dir = ((mjcf.parent / spec.meshdir) if spec.meshdir else mjcf.parent).resolve()
-    for path, what in ((mjcf.resolve(), "mjcf"), (mesh_dir, "meshdir")):
-        if not path.is_relative_to(folder.resolve()):
-            raise SceneError(
-                f"--scene: the scene's {what} {str(path)!r} is outside the folder "
-                f"{str(folder)!r}; add-object writes only inside the scene folder"
-            )
-    rel_folder = Path(MESH_FOLDER) / name
-    files = {f"{name}_visual.stl": prepared.mesh}
-    files |= {f"{name}_collision_{i}.stl": p for i, p in enumerate(parts)}
-    for file in files:
-        spec.add_mesh(name=Path(file).stem, file=(rel_folder / file).as_posix())
-    body = spec.worldbody.add_body(name=name, pos=pos_arr)
-    body.add_freejoint(name=f"{name}_free")
-    body.explicitinertial = True
-    body.mass = props.mass
-    body.ipos = props.center_of_mass
+    files = {f"{name}_visual": prepared.mesh}
+    files |= {f"{name}_collision_{i}": p for i, p in enumerate(parts)}
+    meshes = {
+        stem: root.asset.add("mesh", name=stem, file=_asset(part, prefix=stem))
+        for stem, part in files.items()
+    }
+    body = root.worldbody.add("body", name=name, pos=pos_arr)
+    body.add("freejoint", name=f"{name}_free")
     i = props.inertia
-    body.fullinertia = [i[0, 0], i[1, 1], i[2, 2], i[0, 1], i[0, 2], i[1, 2]]
-    body.add_geom(
+    body.add(
+        "inertial",
+        pos=props.center_of_mass,
+        mass=props.mass,
+        fullinertia=[i[0, 0], i[1, 1], i[2, 2], i[0, 1], i[0, 2], i[1, 2]],
+    )
+    body.add(
+        "geom",
         name=f"{name}_visual",
-        type=mujoco.mjtGeom.mjGEOM_MESH,
-        meshname=f"{name}_visual",
+        type="mesh",
+        mesh=meshes[f"{name}_visual"],
         contype=0,
         conaffinity=0,
         group=2,
         density=0,
     )
     for k in range(len(parts)):
-        body.add_geom(
-            name=f"{name}_collision_{k}",
-            type=mujoco.mjtGeom.mjGEOM_MESH,
-            meshname=f"{name}_collision_{k}",
-            group=3,
-            density=0,
-        )
+        stem = f"{name}_collision_{k}"
+        body.add("geom", name=stem, type="mesh", mesh=meshes[stem], group=3, density=0)
 
     staged = staging_folder(folder)
     try:
         shutil.copytree(folder, staged, dirs_exist_ok=True, symlinks=True)
         staged_mjcf = staged / mjcf.resolve().relative_to(folder.resolve())
-        staged_mesh_dir = staged / mesh_dir.relative_to(folder.resolve()) / rel_folder
-        staged_mesh_dir.mkdir(parents=True, exist_ok=True)
-        for file, part in files.items():
-            part.export(str(staged_mesh_dir / file))
-        spec.modelfiledir = str(staged_mjcf.parent)  # mesh files resolve in the staging copy
-        try:
-            xml = spec.to_xml()
-        except ValueError as exc:
-            raise SceneError(f"{where}: the scene with the object does not compile: {exc}") from exc
-        staged_mjcf.write_text(xml)
+        before = {p.name for p in staged_mjcf.parent.iterdir()}
+        _export(root, staged_mjcf, where)
         load_scene_folder(staged)  # compiles, confinement checked, names checked
+        written = tuple(
+            (staged_mjcf.parent / f).relative_to(staged).as_posix()
+            for f in sorted({p.name for p in staged_mjcf.parent.iterdir()} - before)
+        )
         swap_in(staged, folder)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    written = tuple(
-        (mesh_dir.relative_to(folder.resolve()) / rel_folder / f).as_posix() for f in files
-    )
     return AddedObject(name, props, len(parts), written, prepared.repairs, tuple(notes))
+
+
+def _parse_mjcf(path: Path):
+    from dm_control import mjcf
+
+    try:
+        return mjcf.from_path(str(path))
+    except Exception as exc:  # dm_control raises many types for what it cannot read
+        raise SceneError(f"{path}: dm_control.mjcf cannot read this MJCF: {exc}") from exc
+
+
+def _asset(mesh, *, prefix: str):
+    from dm_control import mjcf
+
+    return mjcf.Asset(mesh.export(file_type="stl"), ".stl", prefix=prefix)
+
+
+def _export(root, mjcf_path: Path, where: str) -> None:
+    """The model and every asset written beside `mjcf_path`, numbers at full precision."""
+    from dm_control import mjcf
+
+    try:
+        mjcf.export_with_assets(root, str(mjcf_path.parent), mjcf_path.name, precision=17)
+    except Exception as exc:
+        raise SceneError(f"{where}: the scene with the object cannot be written: {exc}") from exc
