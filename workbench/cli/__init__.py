@@ -12,6 +12,7 @@ from workbench.cli.inspect import add_inspect, cmd_inspect
 from workbench.cli.randomize import add_randomize, cmd_ensemble, cmd_sweep
 from workbench.cli.report import add_report, cmd_report
 from workbench.cli.scene import cmd_make_scene
+from workbench.cli.scene_object import add_scene, cmd_scene
 from workbench.errors import WorkbenchError
 
 __all__ = ["main"]
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     add_inspect(sub)
     add_report(sub)
     add_randomize(sub)
+    add_scene(sub)
     sub.add_parser("scenes", help="list the bundled scenes")
     make = sub.add_parser(
         "make-scene", help="a scene folder from a builder scene and another parameter file"
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             "sweep": cmd_sweep,
             "scenes": cmd_scenes,
             "make-scene": cmd_make_scene,
+            "scene": cmd_scene,
             "demo": cmd_demo,
         }[args.command](args)
     except WorkbenchError as exc:

@@ -65,6 +65,7 @@ UNIT_FACTORS: dict[tuple[str, str], float] = {
 # Signal names the model binding understands; `sensor:` and `body_pose:` take a MuJoCo name.
 SIGNAL_NAMES = ("qpos", "qvel", "ctrl", "qfrc_actuator")
 SIGNAL_PREFIXES = ("sensor:", "body_pose:")
+SIGNAL_PREFIXES += ("marker:",)  # x, y, z [m] of a scene marker (workbench.scenes.markers)
 ID_FIELDS = ("stem", "index", "id")
 DEFAULT_ID_FORMAT = "{stem}_{index:03d}"
 # keys the loader writes into every episode's metadata

@@ -39,6 +39,7 @@ from workbench.scenes.scene import Binding, Scene, scene_from_spec
 
 _STRINGS = ("name", "description", "source", "license", "mjcf", "builder", "dataset_mapping")
 _TOP_KEYS = (*_STRINGS, "builder_args", "command_history", "allow_outside_paths", "binding")
+_TOP_KEYS += ("markers",)  # name -> "body:<b>" | "site:<s>" | "flex:<f>[i]" (scenes.markers)
 
 
 def load_scene_folder(folder: str | Path) -> Scene:
@@ -93,9 +94,15 @@ def load_scene_folder(folder: str | Path) -> Scene:
     metadata = {k: v for k, v in doc.items() if k not in ("binding", "builder_args")}
     if "mjcf" in doc:
         metadata["mjcf_path"] = str(folder / doc["mjcf"])
-    return scene_from_spec(
+    scene = scene_from_spec(
         doc.get("name", folder.name), make_spec, binding, folder=folder, metadata=metadata
     )
+    if "markers" in doc:
+        from workbench.scenes.markers import parse_markers, resolve_markers
+
+        where = f"{path}: markers"
+        resolve_markers(scene.model, parse_markers(doc["markers"], where), where)
+    return scene
 
 
 def _builder_args(
