@@ -83,14 +83,14 @@ def parse_payload(text: str) -> tuple[float, str]:
     return mass, m.group(2)
 
 
-def robot_kind(path: Path) -> str:
-    """'URDF' or 'MJCF' by the root element (<robot> or <mujoco>)."""
+def root_tag(path: Path) -> str:
+    """The root element's tag ('robot' for a URDF, 'mujoco' for an MJCF)."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:
         kind = "URDF" if path.suffix.lower() == ".urdf" else "MJCF"
         raise SceneError(f"{kind} {str(path)!r}: does not parse as XML: {exc}") from exc
-    return {"robot": "URDF", "mujoco": "MJCF"}.get(root.tag, root.tag)
+    return str(root.tag)
 
 
 def load_robot_spec(path: Path, kind: str, options: RobotSceneOptions) -> mujoco.MjSpec:
@@ -99,10 +99,10 @@ def load_robot_spec(path: Path, kind: str, options: RobotSceneOptions) -> mujoco
     where = f"{kind} {str(path)!r}"
     if not path.is_file():
         raise SceneError(f"{where}: expected an existing file")
-    actual = robot_kind(path)
-    if actual != kind:
-        expected = "<robot>" if kind == "URDF" else "<mujoco>"
-        raise SceneError(f"{where}: expected a {expected} root element, got <{actual}>")
+    actual = root_tag(path)
+    expected = "robot" if kind == "URDF" else "mujoco"
+    if actual != expected:
+        raise SceneError(f"{where}: expected a <{expected}> root element, got <{actual}>")
     if kind == "URDF":
         return _urdf_spec(path, options, where)
     try:
@@ -234,12 +234,13 @@ def _add_payload(spec: mujoco.MjSpec, payload: tuple[float, str], where: str) ->
     return name
 
 
-def _collect_files(spec: mujoco.MjSpec, source_dir: Path, where: str) -> dict[Path, str]:
-    """Asset files the spec reads: {absolute source path: unique file name in assets/}; the
-    spec is repointed at assets/."""
+def _collect_files(spec: mujoco.MjSpec, source_dir: Path, where: str):
+    """Asset files the spec reads, checked to exist: ({absolute source path: unique file name in
+    assets/}, a function that repoints the spec at assets/)."""
     mesh_dir = source_dir / spec.meshdir if spec.meshdir else source_dir
     tex_dir = source_dir / spec.texturedir if spec.texturedir else source_dir
     out: dict[Path, str] = {}
+    renames = []
     taken: set[str] = set()
     groups = (
         ("mesh", spec.meshes, mesh_dir),
@@ -267,10 +268,15 @@ def _collect_files(spec: mujoco.MjSpec, source_dir: Path, where: str) -> dict[Pa
                     name = f"{stem}_{k}{suffix}"
                 taken.add(name)
                 out[source] = name
-            element.file = out[source]
-    spec.meshdir = "assets"
-    spec.texturedir = "assets"
-    return out
+            renames.append((element, out[source]))
+
+    def repoint() -> None:
+        for element, name in renames:
+            element.file = name
+        spec.meshdir = "assets"
+        spec.texturedir = "assets"
+
+    return out, repoint
 
 
 def _toml(value) -> str:
@@ -313,14 +319,19 @@ def robot_scene(
             driven = position_servos(spec, where=where)
         for key in spec.keys:  # keyframe controls were meant for the replaced actuators
             key.ctrl = []
+    files, repoint = _collect_files(spec, robot.parent, where)
     try:
         model = spec.compile()
     except ValueError as exc:
-        hint = "" if options.discard_visual else " (visual meshes MuJoCo cannot read? --discard-visual)"
+        hint = (
+            ""
+            if options.discard_visual
+            else " (visual meshes MuJoCo cannot read? --discard-visual)"
+        )
         raise SceneError(f"{where}: does not compile{hint}: {exc}") from exc
     if model.njnt == 0:
         raise SceneError(f"{where}: expected at least one joint to replay, got none")
-    files = _collect_files(spec, robot.parent, where)
+    repoint()
     timestep = options.timestep or float(model.opt.timestep)
     (staged / "assets").mkdir()
     for source, target in files.items():
