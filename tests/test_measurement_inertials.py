@@ -243,3 +243,32 @@ def test_regularised_inertial_fit_reports_the_combinations_the_data_determine():
     set_values(check, result.as_params())
     assert (check.body_mass[1:] > 0).all() and inertia_violation(check) is None
     assert check.body_ipos[2, 0] == pytest.approx(fitted["body_mc[link2][0]"] / check.body_mass[2])
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--prior-weight=-1"], "--prior-weight"),
+        (["--prior-weight", "0.1", "--objective", "tosses"], "not to 'tosses'"),
+    ],
+)
+def test_calibrate_cli_refuses_a_bad_prior_weight(tmp_path, capsys, extra, match):
+    from workbench.cli import main
+    from workbench.paths import assets_root, scenes_root
+
+    out = tmp_path / "cal"
+    code = main(
+        [
+            "calibrate",
+            str(assets_root() / "data" / "double_pendulum"),
+            "--scene",
+            "double_pendulum",
+            "--space",
+            str(scenes_root() / "double_pendulum" / "calibration_space.toml"),
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
+    assert code == 2 and match in capsys.readouterr().err
+    assert not out.exists()
