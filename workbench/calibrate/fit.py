@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 from mujoco import minimize
 
+from workbench import schema
 from workbench.calibrate.distribution import fit_spread
+from workbench.calibrate.identifiability import blind_parameters, combinations
 from workbench.calibrate.inverse_objective import InverseObjective
 from workbench.calibrate.objective import WindowedObjective
 from workbench.calibrate.space import ParameterSpace, identifiable_flags
 from workbench.episode import Episode
-from workbench.errors import SettingsError
+from workbench.errors import ParameterError, SettingsError
 from workbench.scenes.scene import Scene
 
 
@@ -46,6 +48,8 @@ class CalibrationResult:
     settings: dict[str, Any]
     spread: list[float] | None = None
     spread_method: str = "laplace"
+    prior_weight: float = 0.0
+    combinations: list[dict[str, Any]] | None = None
 
     def as_params(self) -> dict[str, float]:
         return dict(zip(self.names, self.values, strict=True))
@@ -110,6 +114,7 @@ def calibrate(
     smooth_window: float = 0.2,
     derivatives: str = "auto",
     spread_samples: int = 0,
+    prior_weight: float = 0.0,
     progress: Callable[[int, float], None] | None = None,
     scales: Mapping[str, float] | None = None,
     weights: Mapping[str, float] | None = None,
@@ -128,15 +133,24 @@ def calibrate(
         velocities and accelerations from `derivatives`: see `ReplaySettings`).
       spread_samples: windows objective only: > 0 also fits a DROPO-style spread per parameter
         (see `workbench.calibrate.distribution`) with this many parameter samples.
+      prior_weight: >= 0; > 0 adds a prior toward the nominal values: the fit minimises
+        mean(r^2) + prior_weight * sum(((z - z_nominal) / (upper - lower))^2) (z: optimiser
+        coordinates), so a parameter moved across its whole range costs `prior_weight` units of
+        mean squared normalised residual. Directions the data do not determine then stay at
+        nominal; `result.combinations` says which ones the data did determine.
       progress: called with (iteration, objective) after each iteration.
       scales, weights: windows objective only: per recorded column (e.g. "cube[0]"), the scale
         its residuals are divided by (in the column's unit; default its standard deviation) and
         a weight they are multiplied by (default 1; 0 leaves the column out).
+    A parameter whose Jacobian column is zero at the start (the objective cannot depend on it)
+    is refused before the fit. `result.combinations` lists the parameter combinations the data
+    determine (see `workbench.calibrate.identifiability`).
     Deterministic: the same inputs give the same result. Candidates that are non-physical or make
     a window diverge are infeasible (a flat penalty residual); an infeasible start is refused.
     Raises:
       ParameterError, SimulationDiverged: the start values are infeasible.
     """
+    objective_name = objective
     if objective == "windows":
         objective = WindowedObjective(
             scene,
@@ -167,6 +181,32 @@ def calibrate(
         # an infeasible start (non-physical, or a window that diverges) gives the optimiser a flat
         # penalty to start from: refuse it with what went wrong
         objective.check_feasible(space.from_unit(z0), what="start values")
+        blind = blind_parameters(objective, space, z0)
+        if blind:
+            raise ParameterError(
+                f"calibration: {', '.join(repr(n) for n in blind)} cannot affect the "
+                f"{objective_name!r} objective (its Jacobian column is zero at the start values: "
+                "changing it changes no residual)"
+                + (
+                    "; mj_inverse does not involve actuators, so actuator parameters cannot be "
+                    "fitted from torques (a measured signal's gain is 'gain:<signal>[<column>]')"
+                    if objective_name == "inverse" and any(n.startswith("actuator_") for n in blind)
+                    else ""
+                )
+                + "; remove it from the parameter space"
+            )
+        prior_weight = float(schema.number(prior_weight, "prior_weight", SettingsError, lower=0))
+        z_prior = np.clip(space.to_unit(nominal), lo, hi)[:, None]
+        data_rows = objective.residual(z0[:, None]).shape[0]
+        prior_factor = math.sqrt(prior_weight * data_rows) / (hi - lo)[:, None]
+
+        def residual(zz: np.ndarray) -> np.ndarray:
+            r = objective.residual(zz)
+            if not prior_weight:
+                return r
+            zz = np.asarray(zz, dtype=float).reshape(len(space.parameters), -1)
+            return np.vstack([r, prior_factor * (zz - z_prior)])
+
         trace: list[dict[str, Any]] = []
 
         def on_iter(logs) -> None:
@@ -183,7 +223,7 @@ def calibrate(
 
         z, _ = minimize.least_squares(
             z0,
-            objective.residual,
+            residual,
             bounds=[lo, hi],
             max_iter=max_iter,
             xtol=1e-6,
@@ -192,11 +232,17 @@ def calibrate(
         )
         z = np.ravel(z)
         values = space.from_unit(z)
-        r = objective.residual(z[:, None])
-        jac, _ = minimize.jacobian_fd(
-            objective.residual, z[:, None], r, 1e-6, 0, [lo[:, None], hi[:, None]]
-        )
+        r = residual(z[:, None])
+        jac, _ = minimize.jacobian_fd(residual, z[:, None], r, 1e-6, 0, [lo[:, None], hi[:, None]])
         stderr, cond, warnings = _uncertainty(jac, r.ravel(), z, space)
+        combos = combinations(jac[:data_rows], r.ravel()[:data_rows], space, z)
+        held = [c for c in combos if not c.identified]
+        if held:
+            warnings.append(
+                f"{len(held)} of {len(combos)} parameter combinations are not determined by the "
+                + ("data (held by the prior toward nominal): " if prior_weight else "data: ")
+                + "; ".join(c.formula() for c in held)
+            )
         ci = [
             [float(v - 1.96 * s), float(v + 1.96 * s)] for v, s in zip(values, stderr, strict=True)
         ]
@@ -253,7 +299,10 @@ def calibrate(
                 "max_iter": max_iter,
                 "windows": objective.num_windows,
                 "episodes": [e.id for e in episodes],
+                "prior_weight": prior_weight,
             },
+            prior_weight=prior_weight,
+            combinations=[c.as_dict() for c in combos],
         )
     finally:
         objective.close()

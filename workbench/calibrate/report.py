@@ -216,6 +216,15 @@ def format_calibration(result: CalibrationResult, table: dict[str, dict[str, Any
         f"training objective {result.cost_start:.5g} -> {result.cost_final:.5g} "
         f"({result.evaluations} candidate evaluations)"
     )
+    if result.prior_weight:
+        lines.append(f"prior toward nominal: weight {result.prior_weight:.4g}")
+    if result.combinations:
+        lines.append("combinations the data determine (each parameter over its range):")
+        lines += [
+            f"  {'yes' if c['identified'] else 'no ':<3} s/s_max {c['relative']:8.2e}  "
+            f"{c['combination']}"
+            for c in result.combinations
+        ]
     lines += [f"WARNING: {w}" for w in result.warnings]
     lines.append(
         f"\n{'held-out metric':<46} {'nominal':>10} {'calibrated':>11} {'change':>8}"

@@ -25,8 +25,13 @@ import tomllib
 
 from workbench import schema
 from workbench.errors import ParameterError
-from workbench.physics.names import ParameterAddress, resolve
-from workbench.physics.signal_params import check_signal_param, is_signal_param
+from workbench.physics.names import MomentAddress, ParameterAddress, resolve
+from workbench.physics.signal_params import (
+    check_signal_param,
+    check_signal_value,
+    is_signal_param,
+    signal_param_nominal,
+)
 from workbench.physics.validate import check_value
 
 _SCALES = ("linear", "log")
@@ -91,12 +96,15 @@ class ParameterSpace:
         return [p.name for p in self.parameters]
 
     def resolve(self, model: mujoco.MjModel) -> list[ParameterAddress | None]:
-        """Addresses in `model` (None for measurement parameters `delay:`/`offset:`); a wrong
+        """Addresses in `model` (None for measurement parameters `delay:`/`offset:`/`gain:`); a wrong
         name raises ParameterError listing valid names."""
         out: list[ParameterAddress | None] = []
         for p in self.parameters:
             if is_signal_param(p.name):
                 check_signal_param(p.name)
+                for value in (p.lower, p.upper, p.nominal):  # e.g. a gain must stay > 0
+                    if value is not None:
+                        check_signal_value(p.name, value, where=f"parameter {p.name!r}")
                 out.append(None)
             else:
                 address = resolve(model, p.name)
@@ -109,17 +117,34 @@ class ParameterSpace:
                     if value is not None:
                         check_value(model, address, value)
                 out.append(address)
+        self._check_moment_masses(out)
         return out
 
+    def _check_moment_masses(self, addresses: list[ParameterAddress | None]) -> None:
+        """A body whose first moment (`body_mc`) is fitted keeps a positive mass: its
+        `body_mass` parameter, if any, needs lower > 0."""
+        moment_bodies = {
+            getattr(a, "body", None) for a in addresses if isinstance(a, MomentAddress)
+        }
+        for p, a in zip(self.parameters, addresses, strict=True):
+            moment_body = a is not None and a.field == "body_mass" and a.index[0] in moment_bodies
+            if moment_body and not p.lower > 0:
+                raise ParameterError(
+                    f"parameter {p.name!r}: the body's first moment is fitted too (body_mc), "
+                    f"so its mass must stay > 0; expected lower > 0, got {p.lower}"
+                )
+
     def nominal(self, model: mujoco.MjModel) -> np.ndarray:
-        """(n,) nominal physical values: given ones, else the model's (first element; 0 for
-        measurement parameters)."""
+        """(n,) nominal physical values: given ones, else the model's (first element; for
+        measurement parameters the value that leaves the recording unchanged: 0, or 1 for a gain)."""
         values = []
         for p, a in zip(self.parameters, self.resolve(model), strict=True):
             if p.nominal is not None:
                 values.append(p.nominal)
             else:
-                values.append(0.0 if a is None else float(a.read(model)[0]))
+                values.append(
+                    signal_param_nominal(p.name) if a is None else float(a.read(model)[0])
+                )
         return np.array(values)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:

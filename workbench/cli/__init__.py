@@ -11,7 +11,7 @@ from workbench.cli.gap import add_gap, cmd_demo, cmd_gap, cmd_scenes
 from workbench.cli.inspect import add_inspect, cmd_inspect
 from workbench.cli.randomize import add_randomize, cmd_ensemble, cmd_sweep
 from workbench.cli.report import add_report, cmd_report
-from workbench.cli.scene import cmd_make_scene
+from workbench.cli.scene import add_make_scene, cmd_make_scene
 from workbench.cli.scene_object import add_scene, cmd_scene
 from workbench.errors import WorkbenchError
 
@@ -29,12 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     add_randomize(sub)
     add_scene(sub)
     sub.add_parser("scenes", help="list the bundled scenes")
-    make = sub.add_parser(
-        "make-scene", help="a scene folder from a builder scene and another parameter file"
-    )
-    make.add_argument("template", help="bundled builder scene, e.g. double_pendulum")
-    make.add_argument("--parameters", required=True, help="parameter file for the builder")
-    make.add_argument("--out", required=True, help="new scene folder")
+    add_make_scene(sub)
     demo = sub.add_parser("demo", help="gap reports on the bundled real data")
     demo.add_argument("--out", default="demo_out")
     args = parser.parse_args(argv)

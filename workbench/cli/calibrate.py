@@ -51,6 +51,12 @@ def add_calibrate(sub) -> None:
         metavar="SAMPLES",
         help="windows: also fit a DROPO-style parameter spread with this many samples",
     )
+    p.add_argument(
+        "--prior-weight",
+        type=float,
+        default=0.0,
+        help="windows/inverse: weight of a prior toward nominal values (0: none); see README",
+    )
     p.add_argument("--threads", type=int)
 
 
@@ -60,6 +66,12 @@ def check_calibrate_args(args) -> None:
     for option, value in positive.items():
         schema.number(value, option, SettingsError, lower=0, lower_open=True)
     schema.number(args.smooth, "--smooth", SettingsError, lower=0)
+    schema.number(args.prior_weight, "--prior-weight", SettingsError, lower=0)
+    if args.prior_weight and args.objective == "tosses":
+        raise SettingsError(
+            "--prior-weight: a prior applies to the least-squares objectives (windows, inverse), "
+            f"not to {args.objective!r}"
+        )
     counts = {
         "--max-iter": (args.max_iter, 1),
         "--generations": (args.generations, 1),
@@ -167,6 +179,7 @@ def cmd_calibrate(args) -> int:
                 smooth_window=args.smooth,
                 derivatives=args.derivatives,
                 spread_samples=args.spread,
+                prior_weight=args.prior_weight,
                 max_iter=args.max_iter,
                 threads=args.threads,
                 progress=progress,

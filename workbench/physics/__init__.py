@@ -4,7 +4,7 @@
 - `validate`: the rules a value must obey before it is written (documented there);
 - `apply`: `set_values`, `values_applied`, `check_values`, `write_unchecked`;
 - `values_file`: `load_values` (TOML/JSON parameter-value files);
-- `signal_params`: `delay:`/`offset:` measurement parameters on recorded signals.
+- `signal_params`: `delay:`/`offset:`/`gain:` measurement parameters on recorded signals.
 """
 
 from workbench.physics.apply import (

@@ -14,7 +14,7 @@ import mujoco
 import numpy as np
 
 from workbench.errors import ParameterError
-from workbench.physics.names import ParameterAddress, resolve
+from workbench.physics.names import ParameterAddress, resolve, write_order
 from workbench.physics.validate import check_value
 
 _SCRATCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -30,8 +30,8 @@ def _scratch_data(model: mujoco.MjModel) -> mujoco.MjData:
 
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
-    """The exact element values behind a `scale:` name, as `set_values` returns them: passing
-    them back restores the elements bit for bit (a factor could not)."""
+    """The exact element values behind a `scale:` (or `body_mc`) name, as `set_values` returns
+    them: passing them back restores the elements bit for bit (a factor could not)."""
 
     values: tuple[float, ...]
 
@@ -44,7 +44,10 @@ def _addresses(
     for name, value in values.items():
         address = resolve(model, name)
         if isinstance(value, Snapshot):
-            address, value = dataclasses.replace(address, base=None), value.values
+            address = ParameterAddress(
+                address.name, address.field, address.index, width=address.width
+            )
+            value = value.values
         out.append((address, check_value(model, address, value)))
     return out
 
@@ -73,11 +76,11 @@ def set_values(
     checked = _addresses(model, values)
     previous = {
         a.name: Snapshot(tuple(a.array(model).reshape(-1)[list(a.index)].tolist()))
-        if a.base is not None
+        if a.base is not None or write_order(a)
         else a.read(model)
         for a, _ in checked
     }
-    for a, value in checked:
+    for a, value in sorted(checked, key=lambda item: write_order(item[0])):
         a.write(model, value)
     problem = (
         inertia_violation(model) if any(a.field == "body_inertia" for a, _ in checked) else None
@@ -96,10 +99,11 @@ def _write_back(
     previous: Mapping[str, np.ndarray | Snapshot],
 ) -> None:
     """Restore values `set_values` returned (the model's own, so unchecked) and derived constants."""
-    for a in addresses:
+    for a in sorted(addresses, key=write_order):
         before = previous[a.name]
         if isinstance(before, Snapshot):
-            dataclasses.replace(a, base=None).write(model, np.asarray(before.values))
+            plain = ParameterAddress(a.name, a.field, a.index, width=a.width)
+            plain.write(model, np.asarray(before.values))
         else:
             a.write(model, before)
     if any(a.needs_setconst for a in addresses):
@@ -131,12 +135,15 @@ def write_unchecked(
     derived constants, without bookkeeping; bounds are the caller's job (a ParameterSpace checks
     its bounds with `check_value` once).
 
-    Returns False when the written values make a body's inertia non-physical (the caller should
+    Returns False when the written values make a body's inertia non-physical, or give a body with
+    a first moment (`body_mc`) no mass (the caller should
     score that candidate as infeasible; derived constants are then not refreshed).
     """
-    for a, v in zip(addresses, values, strict=True):
-        if a is not None:
-            a.write(model, v)
+    pairs = [(a, v) for a, v in zip(addresses, values, strict=True) if a is not None]
+    for a, v in sorted(pairs, key=lambda pair: write_order(pair[0])):
+        if write_order(a) and not model.body_mass[a.body] > 0:  # a first moment needs a mass
+            return False
+        a.write(model, v)
     inertia = any(a is not None and a.field == "body_inertia" for a in addresses)
     if inertia and inertia_violation(model):
         return False

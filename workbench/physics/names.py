@@ -38,6 +38,7 @@ SEGMENTED = {
     "flex_bending": "flex_bendingadr",
 }
 SCALE_PREFIX = "scale:"
+MOMENT_FIELD = "body_mc"  # first moment of mass m * c [kg m], stored as body_ipos = (m c) / m
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +106,57 @@ class ParameterAddress:
         return self.field.startswith(_SETCONST_PREFIXES)
 
 
+@dataclasses.dataclass(frozen=True)
+class MomentAddress(ParameterAddress):
+    """`body_mc[<body>]` / `body_mc[<body>][k]`: the body's first moment of mass m c [kg m]
+    (c: centre of mass in the body frame), written as `body_ipos = m c / m` with the body's mass
+    at the time of writing. Fitting masses with first moments rather than centres keeps the
+    inverse-dynamics regressor linear (mass and CoM do not trade off through a product); writers
+    apply `body_mass` before first moments (see `workbench.physics.apply`).
+
+    `index` addresses body_ipos elements; `mass` is the body's mass when the name was resolved
+    (used only to check values).
+    """
+
+    body: int = -1
+    mass: float = 1.0
+
+    def read(self, model: mujoco.MjModel) -> np.ndarray:
+        ipos = model.body_ipos.reshape(-1)[list(self.index)].astype(np.float64)
+        return ipos * float(model.body_mass[self.body])
+
+    def elements(self, value: np.ndarray | float) -> np.ndarray:
+        value = np.asarray(value, dtype=np.float64).reshape(-1)
+        return np.broadcast_to(value, (len(self.index),)).astype(np.float64) / self.mass
+
+    def write(self, model: mujoco.MjModel, values: np.ndarray | float) -> None:
+        value = np.asarray(values, dtype=np.float64).reshape(-1)
+        moments = np.broadcast_to(value, (len(self.index),))
+        model.body_ipos.reshape(-1)[list(self.index)] = moments / float(model.body_mass[self.body])
+
+
+def write_order(address: ParameterAddress) -> int:
+    """Writers apply first moments after everything else (they divide by the written mass)."""
+    return 1 if isinstance(address, MomentAddress) else 0
+
+
+def _resolve_moment(model: mujoco.MjModel, name: str, parts: list[str]) -> ParameterAddress:
+    if not parts or len(parts) > 2:
+        raise ParameterError(
+            f"parameter {name!r}: expected '{MOMENT_FIELD}[<body>]' or '{MOMENT_FIELD}[<body>][k]' "
+            "(k = 0, 1, 2: the x, y, z first moment m c_k [kg m])"
+        )
+    plain = resolve(model, f"body_ipos[{']['.join(parts)}]")
+    body = plain.index[0] // 3
+    mass = float(model.body_mass[body])
+    if not mass > 0:
+        raise ParameterError(
+            f"parameter {name!r}: body {parts[0]!r} has mass {mass:.6g}; a first moment m c "
+            "needs a body with mass > 0"
+        )
+    return MomentAddress(name, "body_ipos", plain.index, width=3, body=body, mass=mass)
+
+
 def parse_name(name: str) -> tuple[str, list[str]]:
     """`'geom_friction[cube][0]'` -> ('geom_friction', ['cube', '0'])."""
     m = _NAME_RE.match(name.strip())
@@ -129,6 +181,8 @@ def resolve(model: mujoco.MjModel, name: str) -> ParameterAddress:
     field, parts = parse_name(name)
     if field.startswith("opt."):
         return _resolve_option(model, name, field, parts)
+    if field == MOMENT_FIELD:
+        return _resolve_moment(model, name, parts)
     prefix = field.split("_", 1)[0]
     if prefix not in PREFIX_OBJ or not hasattr(model, field):
         raise ParameterError(

@@ -3,6 +3,11 @@
 - `delay:<signal>` [s]: the recording lags the physics by this much; the corrected signal is
   recorded(t + delay) (linear interpolation, edge samples held).
 - `offset:<signal>[<column>]` [signal unit]: a sensor bias; the corrected signal is recorded - offset.
+- `gain:<signal>[<column>]` [1]: a sensor or drive gain, recorded = gain * true + offset (e.g. a
+  torque computed from motor currents with an uncertain torque constant); the corrected signal is
+  (recorded - offset) / gain. Nominal 1; a gain must be > 0.
+
+Whatever order the names come in, delays are applied first, then offsets, then gains.
 
 They are applied to episodes before replay, never to the model.
 """
@@ -21,10 +26,17 @@ from workbench.errors import ParameterError, name_list
 
 _DELAY = re.compile(r"^delay:(?P<signal>[^\[\]]+)$")
 _OFFSET = re.compile(r"^offset:(?P<signal>[^\[\]]+)\[(?P<column>[^\]]+)\]$")
+_GAIN = re.compile(r"^gain:(?P<signal>[^\[\]]+)\[(?P<column>[^\]]+)\]$")
+_ORDER = ("delay:", "offset:", "gain:")
 
 
 def is_signal_param(name: str) -> bool:
-    return name.startswith(("delay:", "offset:"))
+    return name.startswith(_ORDER)
+
+
+def signal_param_nominal(name: str) -> float:
+    """The value that leaves a recording unchanged: 1 for a gain, 0 for a delay or offset."""
+    return 1.0 if name.startswith("gain:") else 0.0
 
 
 def split_params(params: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
@@ -35,21 +47,39 @@ def split_params(params: Mapping[str, float]) -> tuple[dict[str, float], dict[st
 
 
 def check_signal_param(name: str) -> None:
-    if not (_DELAY.match(name) or _OFFSET.match(name)):
+    if not (_DELAY.match(name) or _OFFSET.match(name) or _GAIN.match(name)):
         raise ParameterError(
-            f"signal parameter {name!r}: expected 'delay:<signal>' or 'offset:<signal>[<column>]'"
+            f"signal parameter {name!r}: expected 'delay:<signal>', 'offset:<signal>[<column>]' "
+            "or 'gain:<signal>[<column>]'"
         )
 
 
+def check_signal_value(name: str, value: float, *, where: str | None = None) -> float:
+    """`value` checked for parameter `name` (a number; a gain > 0)."""
+    where = where or f"signal parameter {name!r}"
+    value = schema.number(value, where, ParameterError)
+    if name.startswith("gain:") and not value > 0:
+        raise ParameterError(
+            f"{where}: a gain expected > 0 (recorded = gain * true), got {value!r}"
+        )
+    return value
+
+
+def _rank(name: str) -> int:
+    """Application order: delays, offsets, gains (unknown kinds first, to be refused)."""
+    kinds = [i for i, prefix in enumerate(_ORDER) if name.startswith(prefix)]
+    return kinds[0] if kinds else -1
+
+
 def apply_signal_params(episode: Episode, params: Mapping[str, float]) -> Episode:
-    """The episode with delays and offsets removed from its recorded signals."""
+    """The episode with delays, offsets and gains removed from its recorded signals."""
     if not params:
         return episode
     signals = dict(episode.signals)
-    for name, value in params.items():
+    for name, value in sorted(params.items(), key=lambda item: _rank(item[0])):
         check_signal_param(name)
-        value = schema.number(value, f"signal parameter {name!r}", ParameterError)
-        m = _DELAY.match(name) or _OFFSET.match(name)
+        value = check_signal_value(name, value)
+        m = _DELAY.match(name) or _OFFSET.match(name) or _GAIN.match(name)
         sig_name = m.group("signal")
         if sig_name not in signals:
             raise ParameterError(
@@ -68,6 +98,9 @@ def apply_signal_params(episode: Episode, params: Mapping[str, float]) -> Episod
                     f"signal parameter {name!r}: unknown column {column!r}; columns are "
                     f"{name_list(sig.columns)}"
                 )
-            values[:, sig.columns.index(column)] -= value
+            if name.startswith("offset:"):
+                values[:, sig.columns.index(column)] -= value
+            else:
+                values[:, sig.columns.index(column)] /= value
         signals[sig_name] = dataclasses.replace(sig, values=values)
     return dataclasses.replace(episode, signals=signals)

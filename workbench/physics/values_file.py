@@ -20,7 +20,7 @@ import tomllib
 
 from workbench.errors import ParameterError
 from workbench.physics.names import SCALE_PREFIX, parse_name
-from workbench.physics.signal_params import is_signal_param
+from workbench.physics.signal_params import check_signal_value, is_signal_param
 from workbench.physics.validate import (
     UNIT_NORM,
     as_numbers,
@@ -83,6 +83,8 @@ def check_unbound(name: str, values: np.ndarray, where: str) -> None:
     if is_signal_param(name) or name.startswith(SCALE_PREFIX):
         if values.size != 1:
             raise ParameterError(f"{where}: expected one number, got {values.size}")
+        if is_signal_param(name):
+            check_signal_value(name, float(values[0]), where=where)
         if name.startswith(SCALE_PREFIX) and values[0] < 0:
             raise ParameterError(f"{where}: a scale factor expected >= 0, got {values[0]:.12g}")
         return

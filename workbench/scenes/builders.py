@@ -24,6 +24,7 @@ import yaml
 
 from workbench import schema
 from workbench.errors import SceneError, name_list
+from workbench.scenes.actuation import torque_motors
 
 ENTRY_POINT_GROUP = "workbench.builders"
 
@@ -154,7 +155,9 @@ def build_torque_actuated(
 ) -> mujoco.MjSpec:
     """Load an MJCF and replace its actuators by one joint-torque motor per actuated joint.
 
-    The motor keeps the actuator's name and uses its force range as control range.
+    The motor keeps the actuator's name and uses its force range as control range (else the
+    joint's actuatorfrcrange); a file without actuators gets a motor per hinge/slide joint
+    (`workbench.scenes.actuation.torque_motors`).
     `friction_impedance` (0 < d < 1), when given, makes every joint's dry friction smooth: its
     friction-loss constraint gets impedance d (`solimp_friction = d d ...`), so the friction force
     grows linearly with velocity up to `frictionloss` instead of jumping, with a slope set by the
@@ -176,18 +179,7 @@ def build_torque_actuated(
     if friction_impedance is not None:
         for joint in spec.joints:
             joint.solimp_friction[:2] = friction_impedance
-    old = [(a.name, a.target, list(a.forcerange), a.forcelimited) for a in spec.actuators]
-    for act in list(spec.actuators):
-        spec.delete(act)
-    for name, target, forcerange, limited in old:
-        bounded = limited == mujoco.mjtLimited.mjLIMITED_TRUE or forcerange[0] < forcerange[1]
-        spec.add_actuator(
-            name=name,
-            target=target,
-            trntype=mujoco.mjtTrn.mjTRN_JOINT,
-            ctrllimited=bounded,
-            ctrlrange=forcerange if bounded else [0, 0],
-        )
+    torque_motors(spec, where=f"torque_actuated: {path}")
     return spec
 
 
