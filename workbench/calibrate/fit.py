@@ -185,7 +185,7 @@ def calibrate(
         if blind:
             raise ParameterError(
                 f"calibration: {', '.join(repr(n) for n in blind)} cannot affect the "
-                f"{objective_name!r} objective (its Jacobian column is zero at the start values: "
+                f"{objective_name!r} objective (its Jacobian column is zero at the start values and at the centre of the bounds: "
                 "changing it changes no residual)"
                 + (
                     "; mj_inverse does not involve actuators, so actuator parameters cannot be "

@@ -18,6 +18,7 @@ import dataclasses
 import numpy as np
 
 from workbench.calibrate.space import ParameterSpace
+from workbench.errors import WorkbenchError
 
 SIGNIFICANT = 1e-3  # singular value relative to the largest
 COEFFICIENT = 0.05  # weights below this (of a unit vector) are left out of the written form
@@ -101,13 +102,31 @@ def combinations(
 
 
 def blind_parameters(objective, space: ParameterSpace, z0: np.ndarray) -> list[str]:
-    """Names whose Jacobian column is zero at `z0` (optimiser coordinates): one forward
-    difference of a thousandth of the range each (toward the interior), in one batched call."""
+    """Names the objective cannot see: a zero Jacobian column at `z0` (optimiser coordinates)
+    AND at the centre of the bounds, so a parameter that matters only once another one moves
+    (a friction constraint's softness while the friction itself starts at zero) is kept.
+    A centre that is not feasible refuses nothing."""
+    blind = _zero_columns(objective, space, z0)
+    if not blind:
+        return []
     lo, hi = space.bounds()
-    n = len(z0)
+    centre = 0.5 * (lo + hi)
+    try:
+        objective.check_feasible(space.from_unit(centre), what="centre of the bounds")
+    except WorkbenchError:
+        return []
+    also = set(_zero_columns(objective, space, centre))
+    return [n for n in blind if n in also]
+
+
+def _zero_columns(objective, space: ParameterSpace, z: np.ndarray) -> list[str]:
+    """Names whose Jacobian column is zero at `z`: one forward difference of a thousandth of
+    the range each (toward the interior), in one batched call."""
+    lo, hi = space.bounds()
+    n = len(z)
     step = 1e-3 * (hi - lo)
-    step = np.where(z0 + step <= hi, step, -step)
-    candidates = np.repeat(z0[:, None], n + 1, axis=1)
+    step = np.where(z + step <= hi, step, -step)
+    candidates = np.repeat(z[:, None], n + 1, axis=1)
     candidates[np.arange(n), np.arange(1, n + 1)] += step
     r = objective.residual(candidates)
     base = r[:, :1]
