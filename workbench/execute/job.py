@@ -16,7 +16,13 @@ from workbench import schema
 from workbench.errors import SettingsError
 from workbench.execute.backends import RayBackend, SerialBackend, ray_available
 from workbench.execute.shards import ShardResult, ShardSpec
-from workbench.execute.store import ShardTask, finished, open_job, write_manifest
+from workbench.execute.store import (
+    ShardTask,
+    clean_partial,
+    finished,
+    open_job,
+    write_manifest,
+)
 from workbench.output import check_output_folder
 
 BACKENDS = ("auto", "serial", "ray")
@@ -95,7 +101,8 @@ def run_job(
     """Run every unfinished shard of `task`, then `task.finalize(out, results)` if it has one.
 
     Args:
-      task: picklable callable (shard, folder) -> ShardResult with `fingerprint()`.
+      task: picklable callable (shard, folder) -> ShardResult with `fingerprint()`; its
+        optional `check()` runs first, `finalize(out, results)` last.
       shards: the job's shards (`plan_shards`); their names fix the file names.
       out: job folder (see `workbench.execute.store`); a rerun skips finished shards.
       backend: "auto" (serial below `serial_below` variants, else Ray; Ray when an address is
@@ -114,6 +121,9 @@ def run_job(
     if len({s.name for s in shards}) != len(shards):
         raise SettingsError("shards: expected unique shards, got duplicates")
     out = check_output_folder(out)
+    choose_backend(backend, 0, ray_address=ray_address, serial_below=serial_below)  # checks only
+    if hasattr(task, "check"):
+        task.check()  # every input validated before anything is written
     out.mkdir(parents=True, exist_ok=True)
     open_job(out, {"task": task.fingerprint(), "shards": [s.name for s in shards]})
     results: dict[ShardSpec, ShardResult] = {}
@@ -153,6 +163,7 @@ def run_job(
         chosen.run(task, todo, out, on_done)
     finally:
         bar.close()
+    clean_partial(out)  # folders of workers killed mid-shard (their shards were retried)
     seconds = time.perf_counter() - start
     finalized = None
     if hasattr(task, "finalize"):

@@ -25,7 +25,7 @@ from workbench.datasets.lerobot import write_lerobot
 from workbench.datasets.provenance import Provenance
 from workbench.datasets.robomimic import write_robomimic
 from workbench.episode import Episode, Signal
-from workbench.errors import SettingsError
+from workbench.errors import ParameterError, SettingsError
 from workbench.execute.cache import builds, cached
 from workbench.execute.shards import ShardResult, ShardSpec
 from workbench.replay.settings import ReplaySettings
@@ -132,9 +132,7 @@ class ReplayVariantsTask:
 
         return str(scene_mapping(scene))
 
-    def __call__(self, shard: ShardSpec, folder: Path) -> ShardResult:
-        from workbench.replay.variants import replay_variants
-
+    def _inputs(self):
         scene = _scene(self.scene)
         episodes = _episodes(self.recordings, self._mapping(scene), self.select)
         if len(episodes) != len(self.variants):
@@ -142,6 +140,36 @@ class ReplayVariantsTask:
                 f"variants: expected one list per selected episode ({len(episodes)}), got "
                 f"{len(self.variants)}"
             )
+        return scene, episodes
+
+    def check(self) -> None:
+        """Validate everything before a shard runs: scene, recordings, every variant's values
+        (names and ranges against the model, nothing written), the episodes against the scene.
+
+        Raises SceneError, MappingError, EpisodeError, BindingError, ParameterError or
+        SettingsError naming the episode and variant.
+        """
+        from workbench.physics import check_values
+        from workbench.physics.signal_params import is_signal_param
+        from workbench.replay.prepare import prepare
+
+        scene, episodes = self._inputs()
+        prepare(scene, episodes, self.settings)
+        for e, values in enumerate(self.variants):
+            for k, v in enumerate(values):
+                where = f"variants[{e}][{k}] (episode {episodes[e].id!r})"
+                bad = [n for n in v if is_signal_param(n)]
+                if bad:
+                    raise ParameterError(f"{where}: {bad}: expected physics values only")
+                try:
+                    check_values(scene.model, v)
+                except ParameterError as exc:
+                    raise ParameterError(f"{where}: {exc}") from None
+
+    def __call__(self, shard: ShardSpec, folder: Path) -> ShardResult:
+        from workbench.replay.variants import replay_variants
+
+        scene, episodes = self._inputs()
         source = episodes[shard.episode]
         values = self.variants[shard.episode][shard.start : shard.stop]
         accepted: list[tuple[Episode, Provenance]] = []
