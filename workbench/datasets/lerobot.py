@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from workbench.datasets.features import TIME_KEY, feature_map
 from workbench.datasets.provenance import Provenance, dumps
-from workbench.datasets.stats import RunningStats, block_stats
+from workbench.datasets.stats import RunningStats
 from workbench.episode import Episode
 from workbench.errors import DatasetError
 from workbench.output import check_output_folder, staging_folder, swap_in
@@ -221,8 +221,7 @@ def _write(root, records, fps, task, robot_type, features, file_frames, chunk_si
         for signal in layout.signals:
             key, values = layout.keys[signal], episode.signals[signal].values
             cols[key] = _fixed(values)
-            stats.setdefault(key, RunningStats()).add(values)
-            ep_stats[key] = block_stats(values)
+            ep_stats[key] = stats.setdefault(key, RunningStats()).add(values)
         times = episode.times
         frame = {
             TIME_KEY: pa.array(times, pa.float64()),
@@ -233,8 +232,7 @@ def _write(root, records, fps, task, robot_type, features, file_frames, chunk_si
             "task_index": pa.array(np.full(T, task_index), pa.int64()),
         }
         for key, col in frame.items():
-            stats.setdefault(key, RunningStats()).add(col.to_numpy())
-            ep_stats[key] = block_stats(col.to_numpy())
+            ep_stats[key] = stats.setdefault(key, RunningStats()).add(col.to_numpy())
         cols.update(frame)
         pending.append(pa.table(cols))
         pending_frames += T

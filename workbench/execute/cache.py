@@ -33,4 +33,8 @@ def clear() -> None:
 
 
 def worker_info() -> dict[str, Any]:
-    return {"pid": os.getpid(), "host": os.uname().nodename}
+    """This process: pid, host and peak resident memory so far [MB] (diagnostics)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return {"pid": os.getpid(), "host": os.uname().nodename, "max_rss_mb": round(peak, 1)}
