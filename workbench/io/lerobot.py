@@ -143,9 +143,15 @@ def _v3(root: Path):
             cache.clear()
             cache[key] = _table(root / f"data/chunk-{key[0]:03d}/file-{key[1]:03d}.parquet")
         table = cache[key]
+        first = table.column("index")[0].as_py() if "index" in table.column_names else None
+        start = row.get("dataset_from_index")
+        if first is not None and start is not None:  # an episode's frames are contiguous
+            part = table.slice(start - first, row["dataset_to_index"] - start)
+            ep = part.column("episode_index").to_numpy()
+            if part.num_rows and (ep == row["episode_index"]).all():
+                return part
         index = table.column("episode_index").to_numpy()
-        picked = np.flatnonzero(index == row["episode_index"])
-        return table.take(pa.array(picked))
+        return table.take(pa.array(np.flatnonzero(index == row["episode_index"])))
 
     return rows, frames
 
