@@ -140,3 +140,44 @@ def arm_episodes(arm):
         )
         for i in range(3)
     ]
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+    """One uninterrupted serial replay-variants job per format (2 cube tosses x 4 variants, one
+    diverging), the reference the execution tests compare against."""
+    from jobs import shards_of, small_task
+
+    from workbench.execute import run_job
+
+    out = {}
+    for fmt in ("lerobot", "robomimic"):
+        task = small_task(fmt, diverging_at=2)
+        folder = tmp_path_factory.mktemp(f"ref_{fmt}")
+        result = run_job(
+            task, shards_of(task), folder, backend="serial", progress=False, log=lambda m: None
+        )
+        out[fmt] = (task, folder, result)
+    return out
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One embedded local Ray (2 CPUs, no dashboard) shared by every Ray test of the session;
+    its workers import this same copy of the workbench."""
+    ray = pytest.importorskip("ray")
+    from pathlib import Path
+
+    import workbench
+
+    root = str(Path(workbench.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+            log_to_driver=False,
+        )
+    yield ray
+    ray.shutdown()

@@ -52,3 +52,7 @@ def name_list(names: Iterable[str], limit: int = 40) -> str:
     if len(names) > limit:
         shown += f", ... ({len(names) - limit} more)"
     return shown or "(none)"
+
+
+class DatasetError(WorkbenchError, ValueError):
+    """A dataset (LeRobot, robomimic) or a job's shard folder is malformed or does not fit."""

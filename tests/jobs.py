@@ -1,0 +1,47 @@
+"""Small replay-variant jobs on the bundled cube tosses, shared by the execution tests."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from workbench.execute import ReplayVariantsTask, plan_shards
+from workbench.paths import assets_root
+
+MU = "pair_friction[cube_table][0]"
+DIVERGES = {"opt.gravity[2]": -1e12}  # MuJoCo flags mjWARN_BADQACC at once
+
+
+def variants(n: int, *, diverging_at: int | None = None) -> list[dict[str, float]]:
+    out = [{MU: 0.08 + 0.03 * k, "body_mass[cube]": 0.3 + 0.01 * k} for k in range(n)]
+    if diverging_at is not None:
+        out[diverging_at] = DIVERGES
+    return out
+
+
+def small_task(fmt="lerobot", episodes=2, per_episode=4, **kwargs) -> ReplayVariantsTask:
+    vs = tuple(tuple(variants(per_episode, **kwargs)) for _ in range(episodes))
+    return ReplayVariantsTask(
+        "cube_toss",
+        (str(assets_root() / "data" / "cube_toss"),),
+        vs,
+        select=f"0:{episodes}",
+        format=fmt,
+    )
+
+
+def shards_of(task, size=2):
+    return plan_shards(task.variants_per_episode(), size)
+
+
+def digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under `root` (or of `root` itself if it is a file)."""
+    root = Path(root)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return {
+        str(p.relative_to(root.parent)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+    }
+
+
+def shard_names(out: Path) -> list[str]:
+    return sorted(p.name for p in (Path(out) / "shards").iterdir())
