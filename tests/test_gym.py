@@ -3,6 +3,8 @@ the recorded commands reproduces the open-loop replay."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -71,3 +73,33 @@ def test_bad_options_are_refused(pendulum):
         env.reset(options={"episode": 5})
     with pytest.raises(SettingsError, match="at least one recorded episode"):
         ReplayEnv(scene, [])
+
+
+def test_a_randomization_spec_draws_physics_and_initial_state_per_reset():
+    from workbench.randomize import RandomizationSpec
+
+    scene = load_scene("cube_toss")
+    tosses = load_episodes(
+        assets_root() / "data" / "cube_toss",
+        assets_root() / "mappings" / "cube_toss.toml",
+        select="0:3",
+    )
+    spec = RandomizationSpec.load(Path(scene.folder) / "randomization.toml")
+    env = ReplayEnv(scene, tosses, spec=spec)
+    obs, info = env.reset(seed=3, options={"episode": 0})
+    sample = info["sample"]
+    assert sample.episode == tosses[0].id
+    for name, value in sample.values.items():
+        from workbench.physics import resolve
+
+        got = resolve(env.model, name).read(env.model)
+        assert np.allclose(got, value) or name.startswith("scale:")
+    start = tosses[0].signals["qvel"].values[0]
+    offsets = np.array([sample.initial_state.get(f"qvel/cube[{i}]", 0.0) for i in range(6)])
+    np.testing.assert_allclose(obs[7:13], start + offsets)
+    _, again = env.reset(seed=3, options={"episode": 0})
+    assert again["sample"] == sample  # the env's seed regenerates the draw
+    _, other = env.reset(seed=4, options={"episode": 0})
+    assert other["sample"].values != sample.values
+    with pytest.raises(SettingsError, match="both"):
+        ReplayEnv(scene, tosses, spec=spec, physics=lambda rng: {})

@@ -2,9 +2,10 @@
 evaluated in the (calibrated, randomized) simulation of the real episodes.
 
 Each `reset` picks a recorded episode (uniformly, from the env's seeded generator, or
-`options={"episode": i}`), optionally draws physics values (`physics(rng)` -> {name: value}, e.g. a
-randomization spec's sampler), writes them into the env's own model copy (restored before the next
-draw), and sets the episode's first recorded state. A step holds the action (actuator commands,
+`options={"episode": i}`), optionally draws physics values — from a `RandomizationSpec` (`spec`:
+the sample of (episode, a variant index drawn from the env's generator), with its initial-state
+noise) or from any `physics(rng)` -> {name: value} — writes them into the env's own model copy
+(restored before the next draw), and sets the episode's first recorded state. A step holds the action (actuator commands,
 clipped to `ctrlrange`) for one recorded sample period. The reward is the negative squared error of
 the bound joints' positions against the recording at that time, so replaying the recorded commands
 is scored by how well the simulation follows reality; the episode is truncated at the recording's end.
@@ -23,6 +24,7 @@ import numpy as np
 from workbench.episode import Episode
 from workbench.errors import SettingsError
 from workbench.physics import set_values
+from workbench.randomize import RandomizationSpec, Randomizer
 from workbench.replay.forward import control_rows, full_state_rows
 from workbench.replay.prepare import prepare
 from workbench.replay.settings import ReplaySettings
@@ -38,6 +40,8 @@ class ReplayEnv(gym.Env):
       scene: the scene; its model is copied (the scene's own model is never changed).
       episodes: recorded episodes (states, and commands for `recorded_action`).
       physics: optional sampler of physics values by MuJoCo name, drawn at every reset.
+      spec: optional randomization spec (`workbench.randomize`), drawn at every reset; `info`
+        carries the `Sample` (its exact values regenerate the reset).
     """
 
     metadata = {"render_modes": []}
@@ -48,14 +52,22 @@ class ReplayEnv(gym.Env):
         episodes: Sequence[Episode],
         *,
         physics: PhysicsSampler | None = None,
+        spec: RandomizationSpec | None = None,
     ):
         if not episodes:
             raise SettingsError("episodes: expected at least one recorded episode, got none")
+        if physics is not None and spec is not None:
+            raise SettingsError("physics, spec: expected one source of physics draws, got both")
         self.scene = scene
         self.model = copy.copy(scene.model)
         self.data = mujoco.MjData(self.model)
         self.physics = physics
         aligned, alignments, bounds = prepare(scene, episodes, ReplaySettings("open_loop"))
+        self.randomizer = Randomizer(spec, self.model) if spec is not None else None
+        if self.randomizer is not None:
+            for ep in aligned:
+                self.randomizer.check_episode(ep)
+        self._sources = list(zip(aligned, bounds, strict=True))
         self._episodes = []
         for ep, al, b in zip(aligned, alignments, bounds, strict=True):
             qpos, qvel = full_state_rows(self.model, ep, b)
@@ -89,17 +101,29 @@ class ReplayEnv(gym.Env):
             self._current = i
         else:
             self._current = int(self.np_random.integers(len(self._episodes)))
-        values = dict(self.physics(self.np_random)) if self.physics else {}
+        _, qpos, qvel, _, _, _ = self._episodes[self._current]
+        start_qpos, start_qvel = qpos[0], qvel[0]
+        info: dict[str, Any] = {}
+        if self.randomizer is not None:
+            episode, bound = self._sources[self._current]
+            variant = int(self.np_random.integers(2**31 - 1))
+            sample = self.randomizer.sample(episode.id, variant)
+            values = dict(sample.values)
+            start = self.randomizer.perturb(episode.slice(0, 2), sample)
+            q, v = full_state_rows(self.model, start, bound)
+            start_qpos, start_qvel = q[0], v[0]
+            info["sample"] = sample
+        else:
+            values = dict(self.physics(self.np_random)) if self.physics else {}
         if values:
             self._nominal = set_values(self.model, values)
-        _, qpos, qvel, _, _, _ = self._episodes[self._current]
         mujoco.mj_resetData(self.model, self.data)
-        self.data.qpos[:] = qpos[0]
-        self.data.qvel[:] = qvel[0]
+        self.data.qpos[:] = start_qpos
+        self.data.qvel[:] = start_qvel
         mujoco.mj_forward(self.model, self.data)
         self._t = 0
         eid = self._episodes[self._current][0]
-        return self._obs(), {"episode": eid, "physics": values}
+        return self._obs(), {"episode": eid, "physics": values, **info}
 
     def step(self, action):
         _, qpos, _, _, index, substeps = self._episodes[self._current]
