@@ -370,3 +370,21 @@ def test_lazy_names_resolve_like_eager_imports():
     assert set(workbench.__all__) <= set(dir(workbench))
     with pytest.raises(AttributeError, match="no attribute 'replay_all'"):
         _ = workbench.replay_all
+
+
+def test_demo_runs_on_the_bundled_data_and_writes_one_page(tmp_path, capsys):
+    """The README's first command: every gap job, the fidelity gate, and the HTML page."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    jobs = sorted(p.parent.name for p in out.glob("*/gap.json"))
+    assert jobs == [
+        "cube_toss_open_loop",
+        "cube_toss_windows",
+        "double_pendulum_windows",
+        "double_pendulum_windows_no_friction",
+        "kinova_push_open_loop",
+    ]
+    assert "metrics hold" not in text or "REGRESSED" not in text
+    html = (out / "report.html").read_text()
+    assert html.count("<h2>Gap:") == 5 and "Fidelity check" in html

@@ -115,13 +115,15 @@ def cmd_scenes(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """The gap report on the bundled real data (cube tosses and double pendulum)."""
+    """Gap reports on the bundled real data (cube tosses, double pendulum, pushed cube), the
+    fidelity gate's table, and one HTML page of it all (`OUT/report.html`)."""
+    from workbench.output import check_output_folder
     from workbench.paths import assets_root
     from workbench.pipeline import format_summary, run_gap
     from workbench.replay import ReplaySettings
 
     data = assets_root() / "data"
-    out = Path(args.out)
+    out = check_output_folder(args.out)
     jobs = [
         ("cube_toss", data / "cube_toss", "open_loop", (0.1, 0.25), None),
         ("cube_toss", data / "cube_toss", "windows", (0.1, 0.25), None),
@@ -133,6 +135,7 @@ def cmd_demo(args) -> int:
             (0.1, 0.25, 0.5),
             "no_friction.toml",
         ),
+        ("kinova_push", data / "kinova_push", "open_loop", (0.1,), None),
     ]
     from workbench.physics import load_values
     from workbench.scenes import load_scene
@@ -155,5 +158,26 @@ def cmd_demo(args) -> int:
             bar.close()
         print(f"\n== {tag} ==")
         print(format_summary(report, limit=14))
-    print(f"\nreports and plots under {out}/")
+    from workbench.check import (
+        compare,
+        load_baseline,
+        load_suite,
+        outcomes_json,
+        run_suite,
+        text_table,
+    )
+    from workbench.output import atomic_write_text
+    from workbench.report import write_html_report
+
+    fidelity = assets_root() / "fidelity"
+    suite = load_suite(fidelity / "suite.toml")
+    outcomes = compare(suite, run_suite(suite).values, load_baseline(fidelity / "baseline.json"))
+    print(f"\n== fidelity gate ({suite.name}) ==")
+    print(text_table(outcomes))
+    atomic_write_text(out / "check.json", outcomes_json(outcomes, suite=suite.name))
+    gaps = sorted(out.glob("*/gap.json"))
+    html = write_html_report(
+        [out / "check.json", *gaps], out / "report.html", title="workbench demo"
+    )
+    print(f"\nreports and plots under {out}/; everything on one page: {html}")
     return 0
