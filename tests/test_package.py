@@ -385,6 +385,6 @@ def test_demo_runs_on_the_bundled_data_and_writes_one_page(tmp_path, capsys):
         "double_pendulum_windows_no_friction",
         "kinova_push_open_loop",
     ]
-    assert "metrics hold" not in text or "REGRESSED" not in text
+    assert "== fidelity gate" in text and "REGRESSED" not in text
     html = (out / "report.html").read_text()
     assert html.count("<h2>Gap:") == 5 and "Fidelity check" in html
