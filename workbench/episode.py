@@ -22,6 +22,24 @@ def _floats(values: Any, where: str) -> np.ndarray:
         ) from None
 
 
+def check_increasing(
+    times: np.ndarray, *, where: str, rows: np.ndarray | None = None, source: str = ""
+) -> None:
+    """Raise EpisodeError at the first step of (T,) `times` that is not strictly increasing,
+    naming both times and their rows (`rows`: file rows of the samples; default 0..T-1)."""
+    steps = np.diff(times)
+    bad = np.flatnonzero(steps <= 0)
+    if bad.size:
+        i = int(bad[0])
+        r = rows if rows is not None else np.arange(times.size)
+        kind = "duplicate" if steps[i] == 0 else "decreasing"
+        note = f" ({source})" if source else ""
+        raise EpisodeError(
+            f"{where}: times: expected strictly increasing, got {kind} time "
+            f"{float(times[i])!r} -> {float(times[i + 1])!r} at rows {r[i]}->{r[i + 1]}{note}"
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class Signal:
     """One named signal of an episode.
@@ -107,15 +125,7 @@ class Episode:
             raise EpisodeError(
                 f"{where}: times: expected finite values, got {times[bad[0]]} at row {bad[0]}"
             )
-        steps = np.diff(times)
-        bad = np.flatnonzero(steps <= 0)
-        if bad.size:
-            i = int(bad[0])
-            kind = "duplicate" if steps[i] == 0 else "decreasing"
-            raise EpisodeError(
-                f"{where}: times: expected strictly increasing, got {kind} time "
-                f"{float(times[i])!r} -> {float(times[i + 1])!r} at rows {i}->{i + 1}"
-            )
+        check_increasing(times, where=where)
         for name, sig in self.signals.items():
             if not isinstance(sig, Signal):
                 raise EpisodeError(f"{where}: signal {name!r}: expected Signal, got {type(sig)}")

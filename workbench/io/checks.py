@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from workbench.episode import check_increasing
 from workbench.errors import EpisodeError
 
 MAX_ABS_TIME_S = 1e10  # ~300 years: Unix-epoch seconds pass, epoch milliseconds unscaled do not
@@ -65,15 +66,8 @@ def check_times(
             f"{where}: times: expected |t| <= {MAX_ABS_TIME_S:g} s, got {float(times[i])!r} at row "
             f"{rows[i]} ({source}); check the time column and `time.scale` in {mapping}"
         )
+    check_increasing(times, where=where, rows=rows, source=source)
     steps = np.diff(times)
-    bad = np.flatnonzero(steps <= 0)
-    if bad.size:
-        i = int(bad[0])
-        kind = "duplicate" if steps[i] == 0 else "decreasing"
-        raise EpisodeError(
-            f"{where}: times: expected strictly increasing, got {kind} time "
-            f"{float(times[i])!r} -> {float(times[i + 1])!r} at rows {rows[i]}->{rows[i + 1]} ({source})"
-        )
     if times.size < 3 and max_gap_s is None:
         return  # one step: nothing to compare it with
     limit = default_max_gap(times) if max_gap_s is None else max_gap_s

@@ -20,7 +20,7 @@ import numpy as np
 
 from workbench.episode import Episode
 from workbench.errors import EpisodeError
-from workbench.protocols.tosses import TossProtocol, _columns
+from workbench.protocols.tosses import TossProtocol, first_touch
 from workbench.randomize.distributions import Distribution
 from workbench.randomize.spec import SignalNoise
 
@@ -30,13 +30,7 @@ _DEFAULT = TossProtocol()
 def toss_noise(episode: Episode, protocol: TossProtocol = _DEFAULT) -> dict[str, float] | None:
     """Noise estimates of one raw (unprepared) toss: '<signal>/<column>' -> std, or None when its
     flight has fewer than 5 samples before the first possible touch."""
-    qpos, qvel = episode.signal("qpos"), episode.signal("qvel")
-    qc, vc = _columns(qpos, protocol.body, 7), _columns(qvel, protocol.body, 6)
-    z = qpos.values[:, qc[2]]
-    reach = np.flatnonzero(z <= protocol.half_width * np.sqrt(3))
-    if reach.size == 0:
-        raise EpisodeError(f"toss {episode.id!r}: never comes within h*sqrt(3) of the table")
-    touch = int(reach[0])
+    qpos, qvel, qc, vc, touch = first_touch(episode, protocol)
     if touch < 5:
         return None
     start = max(touch - protocol.lead_samples, 0)

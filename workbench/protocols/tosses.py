@@ -42,15 +42,21 @@ def _columns(sig: Signal, body: str, n: int) -> list[int]:
     return [sig.columns.index(c) for c in want]
 
 
-def prepare_toss(episode: Episode, protocol: TossProtocol = TossProtocol()) -> Episode:
-    """Trim a toss to start just before its first possible contact; re-fit its initial velocity."""
+def first_touch(episode: Episode, protocol: TossProtocol = TossProtocol()):
+    """(qpos signal, qvel signal, qpos columns, qvel columns, index of the first sample where the
+    cube's centre comes within h*sqrt(3) of the table: the first possible contact)."""
     qpos, qvel = episode.signal("qpos"), episode.signal("qvel")
     qc, vc = _columns(qpos, protocol.body, 7), _columns(qvel, protocol.body, 6)
     z = qpos.values[:, qc[2]]
     reach = np.flatnonzero(z <= protocol.half_width * np.sqrt(3))
     if reach.size == 0:
         raise EpisodeError(f"toss {episode.id!r}: never comes within h*sqrt(3) of the table")
-    touch = int(reach[0])
+    return qpos, qvel, qc, vc, int(reach[0])
+
+
+def prepare_toss(episode: Episode, protocol: TossProtocol = TossProtocol()) -> Episode:
+    """Trim a toss to start just before its first possible contact; re-fit its initial velocity."""
+    qpos, qvel, qc, vc, touch = first_touch(episode, protocol)
     start = max(touch - protocol.lead_samples, 0)
     if episode.num_samples - start < 2:
         raise EpisodeError(
