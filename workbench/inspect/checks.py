@@ -51,6 +51,22 @@ def _where(times: np.ndarray, runs: Sequence[tuple[int, int]]) -> str:
     return shown + (f" and {len(runs) - MAX_LOCATIONS} more" if len(runs) > MAX_LOCATIONS else "")
 
 
+def _run_flag(
+    kind: str, severity: str, message: str, times: np.ndarray, runs, *, signal="", column=""
+) -> Flag:
+    """A flag located by (first, last) sample runs; `samples` counts their samples."""
+    return Flag(
+        kind,
+        severity,
+        message,
+        signal=signal,
+        column=column,
+        start=float(times[runs[0][0]]),
+        end=float(times[runs[-1][1]]),
+        samples=sum(b - a + 1 for a, b in runs),
+    )
+
+
 def timing(times: np.ndarray) -> list[Flag]:
     """Irregular sampling (jitter) and gaps that drop frames."""
     dt = np.diff(times)
@@ -122,18 +138,12 @@ def frozen(times: np.ndarray, values: np.ndarray, *, signal: str, columns: Seque
         runs = [(a, b) for a, b in runs if np.isfinite(x[a])]
         if runs:
             n = sum(b - a + 1 for a, b in runs)
+            message = (
+                f"{signal}[{col}] stays at exactly the same value for {n} samples "
+                f"(>= {least} in a row) at {_where(times, runs)}"
+            )
             flags.append(
-                Flag(
-                    "frozen",
-                    "warning",
-                    f"{signal}[{col}] stays at exactly the same value for {n} samples "
-                    f"(>= {least} in a row) at {_where(times, runs)}",
-                    signal=signal,
-                    column=col,
-                    start=float(times[runs[0][0]]),
-                    end=float(times[runs[-1][1]]),
-                    samples=n,
-                )
+                _run_flag("frozen", "warning", message, times, runs, signal=signal, column=col)
             )
     return flags
 
@@ -145,18 +155,12 @@ def missing_values(times: np.ndarray, values: np.ndarray, *, signal: str, column
         runs = _runs(~np.isfinite(values[:, j]))
         if runs:
             n = sum(b - a + 1 for a, b in runs)
+            message = (
+                f"{signal}[{col}] has {n} NaN/Inf samples in {len(runs)} runs at "
+                f"{_where(times, runs)}"
+            )
             flags.append(
-                Flag(
-                    "dropout",
-                    "error",
-                    f"{signal}[{col}] has {n} NaN/Inf samples in {len(runs)} runs at "
-                    f"{_where(times, runs)}",
-                    signal=signal,
-                    column=col,
-                    start=float(times[runs[0][0]]),
-                    end=float(times[runs[-1][1]]),
-                    samples=n,
-                )
+                _run_flag("dropout", "error", message, times, runs, signal=signal, column=col)
             )
     return flags
 
