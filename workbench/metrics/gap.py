@@ -135,9 +135,13 @@ def episode_metrics(
     horizons: Sequence[float] = (),
     thresholds: Mapping[str, float] | None = None,
     contact_bodies: Sequence[str] = (),
+    score: Sequence[str] | None = None,
 ) -> dict[str, float]:
-    """Flat metrics of one trace (see GapReport for the key scheme)."""
+    """Flat metrics of one trace (see GapReport for the key scheme). `score`: the signals
+    (`qpos`, `body_pose:<body>`, `marker:<name>`) or groups (`qpos/<joint>`) to score; default
+    all that were simulated."""
     th = dict(thresholds or {})
+    chosen = None if score is None else set(score)
     dt = trace.alignment.dt
     out: dict[str, float] = {}
     if episode_diverged(trace):
@@ -145,6 +149,8 @@ def episode_metrics(
     keep = ~np.asarray(trace.diverged, dtype=bool)
     for signal in trace.predicted:
         for key, kind, column, err, real in group_errors(trace, signal):
+            if chosen is not None and not ({signal, f"{signal}/{column}"} & chosen):
+                continue
             threshold = threshold_for(th, signal=signal, kind=kind, column=column, recorded=real)
             if trace.mode == "windows":
                 err = err[keep]
@@ -209,10 +215,24 @@ def gap_report(
     horizons: Sequence[float] = (),
     thresholds: Mapping[str, float] | None = None,
     contact_bodies: Sequence[str] = (),
+    event=None,
+    score: Sequence[str] | None = None,
 ) -> GapReport:
-    """Metrics of every trace plus their aggregate."""
+    """Metrics of every trace plus their aggregate. `event` (a
+    `workbench.metrics.events.EventWindow`) scores each trace only inside its episode's event
+    window; `score` selects signals or groups (see `episode_metrics`)."""
+    if event is not None:
+        from workbench.metrics.events import event_span_trace
+
+        traces = [event_span_trace(t, event) for t in traces]
     episodes = [
-        episode_entry(t, horizons=horizons, thresholds=thresholds, contact_bodies=contact_bodies)
+        episode_entry(
+            t,
+            horizons=horizons,
+            thresholds=thresholds,
+            contact_bodies=contact_bodies,
+            score=score,
+        )
         for t in traces
     ]
     mode = traces[0].mode if traces else str(settings.get("mode", ""))
@@ -227,6 +247,7 @@ def episode_entry(
     horizons: Sequence[float] = (),
     thresholds: Mapping[str, float] | None = None,
     contact_bodies: Sequence[str] = (),
+    score: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """One episode's record in a report: id, alignment note, window counts, divergence and flat
     metrics (see GapReport)."""
@@ -238,7 +259,11 @@ def episode_entry(
         "diverged": episode_diverged(trace),
         "divergence": None if trace.divergence is None else trace.divergence.as_dict(),
         "metrics": episode_metrics(
-            trace, horizons=horizons, thresholds=thresholds, contact_bodies=contact_bodies
+            trace,
+            horizons=horizons,
+            thresholds=thresholds,
+            contact_bodies=contact_bodies,
+            score=score,
         ),
     }
 
