@@ -120,10 +120,14 @@ def group_errors(trace: SimTrace, signal: str):
     pred, rec = trace.predicted[signal], trace.recorded(signal)
     for g in trace.bound.groups.get(signal, ()):
         cols = list(g.columns)
+        prefix = f"{signal}/{g.name}" if g.name else signal
         if g.kind == "pose":
             pos, rot = pose_errors(pred[..., cols], rec[..., cols])
-            yield f"{signal}/{g.name}/position_error_m", "position_m", g.name, pos, None
-            yield f"{signal}/{g.name}/rotation_error_deg", "rotation_deg", g.name, rot, None
+            yield f"{prefix}/position_error_m", "position_m", g.name, pos, None
+            yield f"{prefix}/rotation_error_deg", "rotation_deg", g.name, rot, None
+        elif g.kind == "position":  # a point (marker, or a body recorded without orientation)
+            pos = np.linalg.norm(pred[..., cols] - rec[..., cols], axis=-1)
+            yield f"{prefix}/position_error_m", "position_m", g.name, pos, None
         else:
             real = rec[..., cols[0]]
             yield f"{signal}/{g.name}", signal, g.name, pred[..., cols[0]] - real, real
