@@ -9,10 +9,18 @@ import mujoco
 import numpy as np
 import pytest
 
-from workbench.deformables import CableSetup, fit_cable, simulate_cable, synthetic_rope_recording
+from workbench.deformables import (
+    CableSetup,
+    RopeRecording,
+    fit_cable,
+    simulate_cable,
+    simulate_cable_loop,
+    synthetic_rope_recording,
+)
 from workbench.errors import BindingError, SceneError, SimulationDiverged
+from workbench.io import load_episodes
 from workbench.io.mapping import check_signal_name
-from workbench.paths import scenes_root
+from workbench.paths import assets_root, scenes_root
 from workbench.scenes import load_scene, load_scene_folder
 from workbench.scenes.markers import (
     episode_marker_tracks,
@@ -157,8 +165,12 @@ def test_simulate_cable_matches_a_plain_step_loop():
         data.mocap_pos[0] = [np.interp(t, times, left[:, i]) for i in range(3)]
         data.mocap_pos[1] = [np.interp(t, times, right[:, i]) for i in range(3)]
         mujoco.mj_step(model, data)
+    mujoco.mj_kinematics(model, data)  # the markers of the state at the sample time
     k = setup.markers.names.index("rope_16")
-    np.testing.assert_allclose(sim[10, k], data.xpos[body], atol=1e-12)
+    np.testing.assert_allclose(sim[10, k], data.xpos[body], atol=1e-10)
+    # the shared replay path (simulate_cable) and the plain loop agree over the whole run
+    loop = simulate_cable_loop(setup, bend=2e7, damping=0.03, times=times, left=left, right=right)
+    np.testing.assert_allclose(sim, loop, atol=1e-10)
 
 
 def test_recording_round_trips_as_an_episode():
@@ -175,12 +187,17 @@ def test_resolve_markers_names_valid_targets():
         resolve_markers(model, parse_markers({"x": "body:rope"}, "markers"))
 
 
-def test_synthetic_rope_calibration_recovers_stiffness_and_damping():
+def test_synthetic_rope_calibration_recovers_stiffness_and_damping(tmp_path):
     """Markers from a cable with known bend 1e7 Pa and damping 0.02, 1 mm noise; the fit starts
     at 0.3x / 2.5x and must land within 5 % of both."""
     setup = CableSetup.from_scene(load_scene("cable"))
     rec = synthetic_rope_recording(setup, bend=1e7, damping=0.02, seconds=1.5, noise_m=1e-3, seed=3)
-    fit = fit_cable(setup, rec, bend0=3e6, damping0=0.05, noise_m=1e-3)
+    rec.write_csv(tmp_path / "rope.csv")  # the fit reads the episode through the shipped mapping
+    (episode,) = load_episodes(
+        tmp_path / "rope.csv", assets_root() / "mappings" / "rope_markers.toml"
+    )
+    np.testing.assert_array_equal(RopeRecording.from_episode(episode).markers, rec.markers)
+    fit = fit_cable(setup, episode, bend0=3e6, damping0=0.05, noise_m=1e-3)
     assert abs(fit.bend / 1e7 - 1) < 0.05, fit
     assert abs(fit.damping / 0.02 - 1) < 0.05, fit
     assert fit.rms_m == pytest.approx(1e-3, rel=0.1)  # down to the noise

@@ -16,15 +16,18 @@ from workbench.episode import Episode
 from workbench.episode_log import DIGEST_KEY, EpisodeLog, episode_digest, model_digest
 from workbench.errors import MappingError, ParameterError, SettingsError
 from workbench.io import load_episodes
+from workbench.metrics.contact import contact_onset_errors
+from workbench.metrics.events import EventWindow, check_event, event_slices
 from workbench.metrics.gap import GapReport, episode_entry, report_from_entries
 from workbench.metrics.table import table_csv
 from workbench.metrics.thresholds import check_thresholds
 from workbench.output import atomic_write_text, check_output_folder, staging_folder, swap_in
-from workbench.physics import check_values
+from workbench.physics import check_values, values_applied
 from workbench.physics.signal_params import apply_signal_params, check_signal_param, split_params
 from workbench.replay import ReplaySettings, SimTrace, replay
 from workbench.replay.run import bind_all
 from workbench.scenes import Scene, load_scene
+from workbench.scenes.driven import free_joint
 
 Progress = Callable[[int, int], None]
 
@@ -98,6 +101,8 @@ def run_gap(
     chunk_samples: int = 20_000,
     resume: bool = False,
     thresholds: Mapping[str, float] | None = None,
+    event: EventWindow | None = None,
+    score: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> GapReport:
     """Load, bind, replay and measure; write `out/gap.json`, `out/metrics.csv` (per episode and
@@ -112,6 +117,10 @@ def run_gap(
     error-over-time plots use the first `plot_traces` episodes of the selection. With `resume`,
     results already written for the same settings and unchanged recordings (content digests) are
     kept and only the rest replay. `progress` is called with (episodes done, episodes total).
+    `event` (`workbench.metrics.events.EventWindow`, e.g. `parse_event("speed:cube > 0.01")`)
+    cuts each episode to where its predicate holds (with margins) before replaying, so only
+    that interval is simulated and scored; `score` names the signals (`qpos`,
+    `body_pose:<body>`, `marker:<name>`) or groups (`qpos/<joint>`) to score (default: all).
     """
     settings = settings or ReplaySettings()
     explicit = check_thresholds(thresholds, where="--threshold")
@@ -126,9 +135,13 @@ def run_gap(
     scene = scene if isinstance(scene, Scene) else load_scene(scene)
     mapping = mapping or scene_mapping(scene)
     episodes = load_episodes(recordings, mapping, select=select)
+    if event is not None:
+        check_event(event, scene.model, episodes)
+        episodes = event_slices(episodes, event)
     params = check_params(scene, episodes, params)
     thresholds = {**scene.binding.thresholds, **explicit}
-    bind_all(scene, episodes, settings)  # every episode binds before anything is written or run
+    bounds = bind_all(scene, episodes, settings)  # every episode binds before anything is run
+    score = check_score(score, scene, bounds, settings)
     ids = [ep.id for ep in episodes]
     if len(set(ids)) != len(ids):
         raise MappingError("episode ids: expected unique ids to know which results are whose")
@@ -136,6 +149,8 @@ def run_gap(
         scene, settings, recordings=recordings, mapping=mapping, select=select, params=params
     )
     record["thresholds"] = thresholds
+    record["event"] = None if event is None else dataclasses.asdict(event)
+    record["score"] = None if score is None else list(score)
     digests = {ep.id: episode_digest(ep) for ep in episodes}
     log = (
         EpisodeLog(out / "episodes.jsonl", record, digests=digests, resume=resume) if out else None
@@ -159,7 +174,7 @@ def run_gap(
             )
             first += len(part)
             for trace in traces:
-                entry = _entry(trace, scene, settings, thresholds)
+                entry = _entry(trace, scene, settings, thresholds, score, params)
                 results[trace.episode.id] = entry
                 if log is not None:  # one line per episode, flushed once its chunk finishes
                     log.append(entry, digests[trace.episode.id])
@@ -203,13 +218,61 @@ def run_gap(
     return report
 
 
-def _entry(trace: SimTrace, scene: Scene, settings: ReplaySettings, thresholds) -> dict:
-    return episode_entry(
+def _entry(
+    trace: SimTrace, scene: Scene, settings: ReplaySettings, thresholds, score, params
+) -> dict:
+    entry = episode_entry(
         trace,
         horizons=settings.horizons,
         thresholds=thresholds,
         contact_bodies=scene.binding.contact_bodies,
+        score=score,
     )
+    b = scene.binding
+    if b.driven_bodies and b.passive_bodies and not entry["diverged"]:
+        physics, _ = split_params(dict(params))
+        with values_applied(scene.model, physics):  # geometry such as a tool point
+            entry["metrics"].update(
+                contact_onset_errors(scene.model, trace, b.driven_bodies, b.passive_bodies)
+            )
+    return entry
+
+
+def scoreable(scene: Scene, bounds, settings: ReplaySettings) -> list[str]:
+    """Signals and groups a replay of these bound episodes can score (see `check_score`)."""
+    names: list[str] = []
+    for b in bounds:
+        for signal, groups in b.groups.items():
+            if signal == "qfrc_actuator" and settings.mode not in ("tracking", "inverse"):
+                continue
+            if signal in ("qpos", "qvel") and settings.mode == "inverse":
+                continue
+            names.append(signal)
+            names += [f"{signal}/{g.name}" for g in groups if g.name]
+    return list(dict.fromkeys(names))
+
+
+def check_score(
+    score: Sequence[str] | None, scene: Scene, bounds, settings: ReplaySettings
+) -> list[str] | None:
+    """The `--score` selection checked against what the replay simulates: `body_pose:<body>`
+    of a passive (free) body means its joint state (`qpos/<joint>`). SettingsError lists the
+    valid names."""
+    if score is None:
+        return None
+    items = schema.string_list(list(score), "--score", SettingsError, unique=True)
+    valid = scoreable(scene, bounds, settings)
+    out = []
+    for item in items:
+        if item.startswith("body_pose:") and item[10:] in scene.binding.passive_bodies:
+            item = f"qpos/{free_joint(scene.model, item[10:])}"
+        if item not in valid:
+            raise SettingsError(
+                f"--score: {item!r} is not simulated by this {settings.mode} replay; expected "
+                f"names from {valid}"
+            )
+        out.append(item)
+    return out
 
 
 def _without_digest(entry: dict) -> dict:
@@ -262,6 +325,7 @@ def headline_keys(report: GapReport) -> list[str]:
         "divergence_time_s",
         "divergence_horizon_s",
         "first_contact_time_error_s",
+        "onset_error_s",
     )
     keys = []
     for k in report.aggregate:

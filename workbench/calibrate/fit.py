@@ -118,6 +118,7 @@ def calibrate(
     progress: Callable[[int, float], None] | None = None,
     scales: Mapping[str, float] | None = None,
     weights: Mapping[str, float] | None = None,
+    event=None,
 ) -> CalibrationResult:
     """Fit `space` to the episodes' windowed k-step predictions (or inverse-dynamics torques).
 
@@ -145,12 +146,19 @@ def calibrate(
     A parameter whose Jacobian column is zero at the start (the objective cannot depend on it)
     is refused before the fit. `result.combinations` lists the parameter combinations the data
     determine (see `workbench.calibrate.identifiability`).
+    event: an optional `workbench.metrics.events.EventWindow`: each episode is cut to where its
+      predicate holds (with margins) before fitting, so only that interval is calibrated.
     Deterministic: the same inputs give the same result. Candidates that are non-physical or make
     a window diverge are infeasible (a flat penalty residual); an infeasible start is refused.
     Raises:
       ParameterError, SimulationDiverged: the start values are infeasible.
     """
     objective_name = objective
+    if event is not None:
+        from workbench.metrics.events import check_event, event_slices
+
+        check_event(event, scene.model, episodes, where="event")
+        episodes = event_slices(episodes, event)
     if objective == "windows":
         objective = WindowedObjective(
             scene,

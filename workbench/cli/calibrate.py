@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 from workbench import schema
-from workbench.cli.common import Progress, add_motion_arguments, floats
+from workbench.cli.common import (
+    Progress,
+    add_event_arguments,
+    add_motion_arguments,
+    event_option,
+    floats,
+)
 from workbench.errors import SettingsError
 from workbench.output import check_output_folder
 
@@ -58,6 +65,7 @@ def add_calibrate(sub) -> None:
         help="windows/inverse: weight of a prior toward nominal values (0: none); see README",
     )
     p.add_argument("--threads", type=int)
+    add_event_arguments(p, "calibrate and score (train and test episodes)")
 
 
 def check_calibrate_args(args) -> None:
@@ -98,6 +106,7 @@ def check_calibrate_args(args) -> None:
                 "--test: expected no selector with --time-split (the test part of each "
                 f"--train episode is held out), got {args.test!r}"
             )
+    args.event_window = event_option(args)
     check_output_folder(args.out)
 
 
@@ -138,6 +147,13 @@ def cmd_calibrate(args) -> int:
                 "held-out numbers are not held out",
                 file=sys.stderr,
             )
+    if args.event_window is not None:
+        from workbench.metrics.events import check_event, event_slices
+
+        for part in (train, test):
+            check_event(args.event_window, scene.model, part)
+        train = event_slices(train, args.event_window)
+        test = event_slices(test, args.event_window)
     total = args.generations if args.objective == "tosses" else args.max_iter
     bar = Progress(f"calibrate ({args.objective})", "iterations", total=total)
 
@@ -200,7 +216,12 @@ def cmd_calibrate(args) -> int:
         args.out,
         result,
         heldout,
-        {"train": [e.id for e in train], "test": [e.id for e in test], "objective": args.objective},
+        {
+            "train": [e.id for e in train],
+            "test": [e.id for e in test],
+            "objective": args.objective,
+            "event": None if args.event_window is None else dataclasses.asdict(args.event_window),
+        },
     )
     print(format_calibration(result, heldout.table))
     print(

@@ -71,3 +71,48 @@ def add_motion_arguments(parser, modes: str) -> None:
         help=f"{modes}: differentiate the recorded positions or the recorded velocities "
         "(auto: positions for hinge/slide-only models)",
     )
+
+
+def add_event_arguments(parser, what: str) -> None:
+    """--event and --event-margin: restrict scoring to where a predicate holds."""
+    parser.add_argument(
+        "--event",
+        metavar="PREDICATE",
+        help=f"{what} only where the predicate holds, e.g. 'speed:cube > 0.01' (the body's "
+        "speed [m/s] from its body_pose signal; or 'speed:marker:<name> > ...')",
+    )
+    parser.add_argument(
+        "--event-margin",
+        metavar="S[,S]",
+        help="seconds kept before and after the event: one value or before,after (default 0.1,0.3)",
+    )
+
+
+def event_option(args):
+    """The EventWindow of --event/--event-margin, or None (SettingsError on bad input)."""
+    from workbench.errors import SettingsError
+    from workbench.metrics.events import parse_event
+
+    if args.event is None:
+        if args.event_margin is not None:
+            raise SettingsError(
+                f"--event-margin: expected with --event, got {args.event_margin!r} alone"
+            )
+        return None
+    margin = None
+    if args.event_margin is not None:
+        try:
+            margin = tuple(float(x) for x in args.event_margin.split(","))
+        except ValueError:
+            raise SettingsError(
+                f"--event-margin: expected seconds, one value or before,after, got "
+                f"{args.event_margin!r}"
+            ) from None
+    return parse_event(args.event, margin=margin)
+
+
+def score_option(text: str | None) -> list[str] | None:
+    """--score NAME[,NAME...] as a list (checked against the replay by the pipeline)."""
+    if text is None:
+        return None
+    return [x.strip() for x in text.split(",")]

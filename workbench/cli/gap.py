@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.cli.common import add_motion_arguments, floats, progress_bar
+from workbench.cli.common import (
+    add_event_arguments,
+    add_motion_arguments,
+    event_option,
+    floats,
+    progress_bar,
+    score_option,
+)
 
 
 def add_gap(sub) -> None:
@@ -33,6 +40,13 @@ def add_gap(sub) -> None:
         metavar="NAME=VALUE",
         help="divergence threshold by signal, signal/column or pose kind, e.g. qfrc_actuator=20 "
         "(repeatable; default: the scene's, else scaled by the recorded range)",
+    )
+    add_event_arguments(p, "replay and score")
+    p.add_argument(
+        "--score",
+        metavar="NAMES",
+        help="signals or groups to score, comma-separated, e.g. body_pose:cube,qpos or "
+        "qpos/elbow,marker:rope_08 (default: all simulated)",
     )
     p.add_argument("--plot-episodes", type=int, default=3, help="episodes with overlay plots")
     p.add_argument(
@@ -75,6 +89,7 @@ def cmd_gap(args) -> int:
     )
     params = load_values(args.params) if args.params else None
     thresholds = parse_thresholds(args.threshold)
+    event = event_option(args)
     bar, progress = progress_bar(f"{args.mode} replay")
     try:
         report = run_gap(
@@ -88,6 +103,8 @@ def cmd_gap(args) -> int:
             plot_episodes=args.plot_episodes,
             resume=args.resume,
             thresholds=thresholds,
+            event=event,
+            score=score_option(args.score),
             progress=progress,
         )
     finally:

@@ -10,14 +10,16 @@ Where the parameters live (MuJoCo 3.17, `mujoco.elasticity.cable` plugin):
 - **damping** is `dof_damping` of the cable's segment joints (not its free root joint), written
   in place on the compiled model.
 
-`simulate_cable` is a plain `mj_step` loop that sets the two mocap ends from the recorded end
-tracks (linear interpolation between samples) before every step and reads the markers at the
-recorded sample times. `fit_cable` fits log(bend) and log(damping) by
-`mujoco.minimize.least_squares` on the marker residuals divided by the marker noise.
-
-This loop is this module's own so it does not depend on the replay layer; once the shared
-kinematic drivers (mocap driving in `workbench.replay` rollouts) land, the objective moves onto
-them and this simulate function becomes a reference for their tests.
+`simulate_cable` replays the end tracks on the shared replay path (`workbench.replay`: the
+cable scene's mocap ends are driven bodies, its markers are compared by forward kinematics, the
+rope starts at rest) in a model recompiled with the candidate's values; `simulate_cable_loop` is a
+plain `mj_step` loop doing the same, kept as the reference the replay path is tested against.
+`fit_cable` fits log(bend) and log(damping) by `mujoco.minimize.least_squares` on the marker
+residuals divided by the marker noise, for a RopeRecording or any Episode read through a mapping
+(`marker:<name>` tracks and the ends as `body_pose:<end>` or `marker:<end>`). The shared
+`windows` calibration objective does not apply here: it edits one compiled model in place and
+starts windows from recorded states, while the cable's stiffness needs a recompile per candidate
+and a rope recording has no state to start from.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -48,6 +51,7 @@ class CableSetup:
     markers: MarkerSet
     timestep: float
     joints: tuple[str, ...]
+    scene: Any = None  # the cable Scene (its binding drives the ends): the shared replay path
 
     @classmethod
     def from_scene(
@@ -69,7 +73,13 @@ class CableSetup:
             for j in range(model.njnt)
             if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_BALL
         )
-        return cls(scene.spec, tuple(ends), marker_set, scene.binding.timestep, joints)
+        missing = [e for e in ends if e not in scene.binding.driven_bodies]
+        if missing:
+            raise SceneError(
+                f"scene {scene.name!r}: binding.driven_bodies: expected the cable ends {missing} "
+                f"to be driven bodies, got {list(scene.binding.driven_bodies)}"
+            )
+        return cls(scene.spec, tuple(ends), marker_set, scene.binding.timestep, joints, scene)
 
 
 def _cable_plugin(spec: mujoco.MjSpec):
@@ -104,6 +114,46 @@ class RopeRecording:
         signals["marker:right_end"] = Signal(self.right, ("x", "y", "z"), "m", "world")
         return Episode(episode_id, self.times, signals, {"source": "synthetic rope"})
 
+    @classmethod
+    def from_episode(cls, episode, ends: tuple[str, str] = ("left_end", "right_end")):
+        """The recording in an Episode (e.g. read through a mapping): `marker:<name>` tracks
+        and the two end tracks (`body_pose:<end>` or `marker:<end>`, first 3 columns [m])."""
+        from workbench.errors import EpisodeError
+        from workbench.replay.drivers import driver_signal
+
+        paths = []
+        for end in ends:
+            signal = driver_signal(episode, end)
+            if signal is None:
+                raise EpisodeError(
+                    f"episode {episode.id!r}: expected a 'body_pose:{end}' or 'marker:{end}' "
+                    f"signal (the end's track); signals are {sorted(episode.signals)}"
+                )
+            paths.append(episode.signals[signal].values[:, :3])
+        names = tuple(
+            k[len("marker:") :]
+            for k in episode.signals
+            if k.startswith("marker:") and k[len("marker:") :] not in ends
+        )
+        if not names:
+            raise EpisodeError(f"episode {episode.id!r}: no `marker:<name>` tracks to compare")
+        markers = np.stack([episode.signals[f"marker:{n}"].values for n in names], axis=1)
+        return cls(np.asarray(episode.times), names, markers, paths[0], paths[1])
+
+    def write_csv(self, path) -> None:
+        """One CSV row per sample: `time`, `<end>_x/_y/_z` for left_end and right_end, then
+        `<marker>_x/_y/_z` (the layout `assets/mappings/rope_markers.toml` reads); atomic."""
+        from workbench.output import atomic_write_text
+
+        header = ["time"] + [
+            f"{n}_{a}" for n in ("left_end", "right_end", *self.names) for a in "xyz"
+        ]
+        table = np.column_stack(
+            [self.times, self.left, self.right, self.markers.reshape(len(self.times), -1)]
+        )
+        lines = [",".join(header)] + [",".join(repr(float(v)) for v in row) for row in table]
+        atomic_write_text(path, "\n".join(lines) + "\n")
+
 
 def compile_cable(setup: CableSetup, *, bend: float, damping: float) -> mujoco.MjModel:
     """The cable model with plugin `bend` [Pa] (recompiled from the spec) and joint damping."""
@@ -122,6 +172,13 @@ def compile_cable(setup: CableSetup, *, bend: float, damping: float) -> mujoco.M
     return model
 
 
+def cable_scene(setup: CableSetup, *, bend: float, damping: float):
+    """The setup's Scene with a model recompiled for `bend` [Pa] and `damping` (shared replay)."""
+    if setup.scene is None:
+        raise SceneError("cable setup: expected one made by CableSetup.from_scene (its scene)")
+    return dataclasses.replace(setup.scene, model=compile_cable(setup, bend=bend, damping=damping))
+
+
 def simulate_cable(
     setup: CableSetup,
     *,
@@ -131,12 +188,61 @@ def simulate_cable(
     left: np.ndarray,
     right: np.ndarray,
 ) -> np.ndarray:
-    """Marker positions (T, k, 3) [m] at `times` with the ends following `left`/`right` (T, 3).
+    """Marker positions (T, k, 3) [m] at `times` with the ends following `left`/`right` (T, 3),
+    on the shared replay path (open_loop replay of the end tracks from the rest state; markers by
+    forward kinematics of each sample's state). Raises SimulationDiverged when it goes unstable
+    (MuJoCo would reset the state and continue)."""
+    from workbench.episode import Episode, Signal
 
-    The simulation starts at times[0] from the model's rest state (qpos0) with the ends placed at
-    the first samples; `times - times[0]` must be integer multiples of the timestep.
-    Raises SimulationDiverged when MuJoCo reports a bad state (it would reset and continue).
-    """
+    xyz = ("x", "y", "z")
+    episode = Episode(
+        "cable",
+        np.asarray(times, float),
+        {
+            f"marker:{setup.ends[0]}": Signal(np.asarray(left, float), xyz, "m"),
+            f"marker:{setup.ends[1]}": Signal(np.asarray(right, float), xyz, "m"),
+            **{
+                f"marker:{n}": Signal(np.zeros((len(times), 3)), xyz, "m")
+                for n in setup.markers.names
+            },
+        },
+    )
+    return replay_markers(setup, episode, bend=bend, damping=damping)[1]
+
+
+def replay_markers(
+    setup: CableSetup, episode, *, bend: float, damping: float, threads: int | None = 1
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """(names, (T, k, 3) simulated positions [m]) of the markers `episode` records, replayed
+    open loop in the cable scene recompiled with `bend` and `damping`; SimulationDiverged when
+    the replay goes unstable."""
+    from workbench.replay import ReplaySettings, replay
+
+    scene = cable_scene(setup, bend=bend, damping=damping)
+    (trace,) = replay(scene, [episode], ReplaySettings("open_loop", threads=threads))
+    if trace.divergence is not None:
+        raise SimulationDiverged(
+            f"cable (bend {bend:.4g} Pa, damping {damping:.4g}): unstable at "
+            f"{trace.divergence.time_s:.4g} s ({trace.divergence.reason})"
+        )
+    names = tuple(k for k in trace.predicted if k.startswith("marker:"))
+    sim = np.stack([trace.predicted[k][0] for k in names], axis=1)
+    return tuple(k[len("marker:") :] for k in names), sim
+
+
+def simulate_cable_loop(
+    setup: CableSetup,
+    *,
+    bend: float,
+    damping: float,
+    times: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+) -> np.ndarray:
+    """The reference for `simulate_cable`: a plain `mj_step` loop from the rest state (qpos0)
+    that sets the two mocap ends by linear interpolation at each step's start time and reads
+    the markers by `mj_kinematics` of the state at each sample time (`times - times[0]` integer
+    multiples of the timestep)."""
     model = compile_cable(setup, bend=bend, damping=damping)
     data = mujoco.MjData(model)
     ids = [
@@ -150,7 +256,7 @@ def simulate_cable(
         )
     out = np.empty((len(times), len(setup.markers.names), 3))
     data.mocap_pos[ids[0]], data.mocap_pos[ids[1]] = left[0], right[0]
-    mujoco.mj_forward(model, data)
+    mujoco.mj_kinematics(model, data)
     out[0] = setup.markers.positions(data)
     sample = 1
     for step in range(1, int(steps[-1]) + 1):
@@ -159,6 +265,7 @@ def simulate_cable(
         data.mocap_pos[ids[1]] = [np.interp(t, times - times[0], right[:, i]) for i in range(3)]
         mujoco.mj_step(model, data)
         if step == steps[sample]:
+            mujoco.mj_kinematics(model, data)  # positions of this state, not the step's start
             out[sample] = setup.markers.positions(data)
             sample += 1
     bad = [w for w in (3, 4, 5) if data.warning[w].number]
@@ -226,7 +333,7 @@ class CableFit:
 
 def fit_cable(
     setup: CableSetup,
-    recording: RopeRecording,
+    recording,
     *,
     bend0: float,
     damping0: float,
@@ -234,11 +341,16 @@ def fit_cable(
     bounds: tuple[tuple[float, float], tuple[float, float]] = ((1e4, 1e10), (1e-4, 1.0)),
     max_iter: int = 30,
 ) -> CableFit:
-    """Fit log(bend) and log(damping) to `recording` by mujoco.minimize.least_squares."""
+    """Fit log(bend) and log(damping) to `recording` (a RopeRecording, or an Episode read
+    through a mapping: `marker:<name>` tracks, ends as `body_pose:<end>` or `marker:<end>`) by
+    mujoco.minimize.least_squares; each residual is a shared-path replay of the episode in the
+    cable recompiled with the candidate's values. Occluded (NaN) samples are left out."""
     from mujoco import minimize
 
-    if recording.names != setup.markers.names:
-        setup = dataclasses.replace(setup, markers=setup.markers.subset(recording.names))
+    episode = recording.to_episode() if isinstance(recording, RopeRecording) else recording
+    names = RopeRecording.from_episode(episode, setup.ends).names
+    real = np.stack([episode.signals[f"marker:{n}"].values for n in names], axis=1)
+    seen = np.isfinite(real)
     count = [0]
 
     def residual(x: np.ndarray) -> np.ndarray:
@@ -246,17 +358,13 @@ def fit_cable(
         for col in (x[:, None] if x.ndim == 1 else x).T:
             count[0] += 1
             try:
-                sim = simulate_cable(
-                    setup,
-                    bend=float(np.exp(col[0])),
-                    damping=float(np.exp(col[1])),
-                    times=recording.times,
-                    left=recording.left,
-                    right=recording.right,
+                got, sim = replay_markers(
+                    setup, episode, bend=float(np.exp(col[0])), damping=float(np.exp(col[1]))
                 )
+                sim = sim[:, [got.index(n) for n in names]]
             except SimulationDiverged:
-                sim = np.full_like(recording.markers, 1e3)  # a large, finite penalty
-            cols.append(((sim - recording.markers) / noise_m).ravel())
+                sim = np.full_like(real, 1e3)  # a large, finite penalty
+            cols.append(np.where(seen, (sim - real) / noise_m, 0.0).ravel())
         return np.stack(cols, axis=1)
 
     lower = np.log([bounds[0][0], bounds[1][0]])
@@ -277,7 +385,7 @@ def fit_cable(
     wall = time.perf_counter() - start
     final = residual(x)[:, 0]
     cost = 0.5 * float(final @ final)
-    rms = float(np.sqrt(np.mean(final**2))) * noise_m
+    rms = float(np.sqrt(np.sum(final**2) / max(int(seen.sum()), 1))) * noise_m
     return CableFit(
         float(np.exp(x[0])), float(np.exp(x[1])), cost, rms, len(trace), count[0] - 1, wall
     )

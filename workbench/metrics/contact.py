@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import mujoco
 import numpy as np
 
@@ -53,3 +55,48 @@ def first_contact(
                 if mujoco.mj_geomDistance(model, data, a, b, margin + 1e-3, None) <= margin:
                     return float(times[t])
     return None
+
+
+def contact_onset_errors(
+    model: mujoco.MjModel,
+    trace,
+    driven: Sequence[str],
+    passive: Sequence[str],
+    *,
+    threshold: float = 0.001,
+) -> dict[str, float]:
+    """`contact/<passive>/onset_error_s` of a one-window (open_loop/tracking) trace: the time of
+    the first simulated contact of any `driven` body with the passive body minus the time the
+    recorded passive body starts moving (`motion_onset`, `threshold` [m]); also the two times
+    (`.../sim_contact_s`, `.../real_onset_s`, from the trace's start). Bodies where either event is
+    missing are left out. The model's current values apply (geometry such as a tool point)."""
+    from workbench.metrics.events import motion_onset
+    from workbench.replay.drivers import mocap_rows
+
+    if trace.mode not in ("open_loop", "tracking") or "qpos" not in trace.predicted:
+        return {}
+    ep, bound = trace.episode, trace.bound
+    start = int(trace.starts[0])
+    sim = trace.predicted["qpos"][0]
+    T = sim.shape[0]
+    times = ep.times[start : start + T]
+    qpos = np.tile(model.qpos0, (T, 1))
+    qpos[:, bound.qpos_index] = sim
+    mocap = mocap_rows(model, ep, bound.mocap)[start : start + T] if model.nmocap else None
+    out = {}
+    for obj in passive:
+        signal = f"body_pose:{obj}"
+        if signal not in ep.signals:
+            continue
+        real = motion_onset(
+            ep.signals[signal].values[start : start + T, :3], times, threshold=threshold
+        )
+        hits = [first_contact(model, qpos, mocap, times, hand, obj) for hand in driven]
+        hits = [h for h in hits if h is not None]
+        if real is None or not hits:
+            continue
+        t0 = float(times[0])
+        out[f"contact/{obj}/onset_error_s"] = min(hits) - real
+        out[f"contact/{obj}/sim_contact_s"] = min(hits) - t0
+        out[f"contact/{obj}/real_onset_s"] = real - t0
+    return out

@@ -8,11 +8,12 @@ drowning the 0.6 s push.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 
 from workbench.episode import Episode
-from workbench.errors import EpisodeError, SettingsError
+from workbench.errors import EpisodeError, SettingsError, name_list
 from workbench.schema import number, string
 
 
@@ -90,3 +91,99 @@ def motion_onset(
     rest = positions[:rest_samples].mean(axis=0)
     moved = np.flatnonzero(np.linalg.norm(positions - rest, axis=1) > threshold)
     return float(times[moved[0]]) if moved.size else None
+
+
+_PREDICATE = re.compile(r"^\s*speed\s*:\s*(?P<target>[^\s<>=]+)\s*>\s*(?P<value>\S+)\s*$")
+
+
+def parse_event(
+    text: str,
+    *,
+    margin: float | tuple[float, float] | None = None,
+    smooth: float = 0.05,
+    where: str = "--event",
+) -> EventWindow:
+    """An EventWindow from a predicate `speed:<target> > <m/s>`: `<target>` is a body (its
+    `body_pose:<body>` signal) or a signal name with its prefix (`marker:rope_08`). `margin` [s]:
+    one value for both sides or (before, after); default (0.1, 0.3). SettingsError names `where`,
+    the expected form and the actual text."""
+    m = _PREDICATE.match(text) if isinstance(text, str) else None
+    value = None
+    if m is not None:
+        try:
+            value = float(m.group("value"))
+        except ValueError:
+            value = None
+    if m is None or value is None:
+        raise SettingsError(
+            f"{where}: expected a predicate 'speed:<body> > <m/s>' (e.g. 'speed:cube > 0.01'; "
+            f"<body> may be a signal like 'marker:rope_08'), got {text!r}"
+        )
+    number(value, f"{where}: threshold", SettingsError, lower=0, lower_open=True)
+    target = m.group("target")
+    signal = target if ":" in target else f"body_pose:{target}"
+    if margin is None:
+        before, after = 0.1, 0.3
+    elif isinstance(margin, (tuple, list)):
+        if len(margin) not in (1, 2):
+            raise SettingsError(
+                f"{where}-margin: expected one value or 'before,after' [s], got {list(margin)}"
+            )
+        before, after = margin[0], margin[-1]
+    else:
+        before = after = margin
+    for side, v in (("before", before), ("after", after)):
+        number(v, f"{where}-margin ({side})", SettingsError, lower=0)
+    return EventWindow(signal, value, float(before), float(after), smooth)
+
+
+def check_event(event: EventWindow, model, episodes, *, where: str = "--event") -> None:
+    """SettingsError unless the event's body exists in the model (for `body_pose:` signals) and
+    every episode records its signal with >= 3 position columns (checked before any run)."""
+    import mujoco
+
+    if event.signal.startswith("body_pose:"):
+        body = event.signal.split(":", 1)[1]
+        if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, body) < 0:
+            names = [
+                mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, b) for b in range(model.nbody)
+            ]
+            raise SettingsError(
+                f"{where}: unknown body {body!r}; the scene's bodies are {name_list(names)}"
+            )
+    for ep in episodes:
+        if event.signal not in ep.signals:
+            raise SettingsError(
+                f"{where}: episode {ep.id!r}: expected a {event.signal!r} signal to watch, "
+                f"got signals {sorted(ep.signals)}"
+            )
+        if ep.signals[event.signal].values.shape[1] < 3:
+            raise SettingsError(
+                f"{where}: signal {event.signal!r}: expected >= 3 columns (x y z [m]), got "
+                f"{ep.signals[event.signal].values.shape[1]}"
+            )
+
+
+def event_span_trace(trace, event: EventWindow):
+    """The trace restricted to its episode's event window (scoring only there): one-window
+    modes keep the samples inside it, `windows` keeps the windows starting inside it. EpisodeError
+    when the predicate never holds."""
+    span = event_interval(trace.episode, event)
+    if span is None or span[1] - span[0] < 2:
+        event_slices([trace.episode], event)  # raises with the episode's max speed
+    a, b = span
+    if trace.mode == "windows":
+        keep = (trace.starts >= a) & (trace.starts < b)
+        return dataclasses.replace(
+            trace,
+            starts=trace.starts[keep],
+            predicted={k: v[keep] for k, v in trace.predicted.items()},
+            diverged=np.asarray(trace.diverged)[keep],
+        )
+    start = int(trace.starts[0])
+    lo, hi = max(a - start, 0), max(b - start, 0)
+    return dataclasses.replace(
+        trace,
+        starts=trace.starts + lo,
+        predicted={k: v[:, lo:hi] for k, v in trace.predicted.items()},
+    )

@@ -120,10 +120,14 @@ def group_errors(trace: SimTrace, signal: str):
     pred, rec = trace.predicted[signal], trace.recorded(signal)
     for g in trace.bound.groups.get(signal, ()):
         cols = list(g.columns)
+        prefix = f"{signal}/{g.name}" if g.name else signal
         if g.kind == "pose":
             pos, rot = pose_errors(pred[..., cols], rec[..., cols])
-            yield f"{signal}/{g.name}/position_error_m", "position_m", g.name, pos, None
-            yield f"{signal}/{g.name}/rotation_error_deg", "rotation_deg", g.name, rot, None
+            yield f"{prefix}/position_error_m", "position_m", g.name, pos, None
+            yield f"{prefix}/rotation_error_deg", "rotation_deg", g.name, rot, None
+        elif g.kind == "position":  # a point (marker, or a body recorded without orientation)
+            pos = np.linalg.norm(pred[..., cols] - rec[..., cols], axis=-1)
+            yield f"{prefix}/position_error_m", "position_m", g.name, pos, None
         else:
             real = rec[..., cols[0]]
             yield f"{signal}/{g.name}", signal, g.name, pred[..., cols[0]] - real, real
@@ -135,9 +139,13 @@ def episode_metrics(
     horizons: Sequence[float] = (),
     thresholds: Mapping[str, float] | None = None,
     contact_bodies: Sequence[str] = (),
+    score: Sequence[str] | None = None,
 ) -> dict[str, float]:
-    """Flat metrics of one trace (see GapReport for the key scheme)."""
+    """Flat metrics of one trace (see GapReport for the key scheme). `score`: the signals
+    (`qpos`, `body_pose:<body>`, `marker:<name>`) or groups (`qpos/<joint>`) to score; default
+    all that were simulated."""
     th = dict(thresholds or {})
+    chosen = None if score is None else set(score)
     dt = trace.alignment.dt
     out: dict[str, float] = {}
     if episode_diverged(trace):
@@ -145,6 +153,8 @@ def episode_metrics(
     keep = ~np.asarray(trace.diverged, dtype=bool)
     for signal in trace.predicted:
         for key, kind, column, err, real in group_errors(trace, signal):
+            if chosen is not None and not ({signal, f"{signal}/{column}"} & chosen):
+                continue
             threshold = threshold_for(th, signal=signal, kind=kind, column=column, recorded=real)
             if trace.mode == "windows":
                 err = err[keep]
@@ -209,10 +219,24 @@ def gap_report(
     horizons: Sequence[float] = (),
     thresholds: Mapping[str, float] | None = None,
     contact_bodies: Sequence[str] = (),
+    event=None,
+    score: Sequence[str] | None = None,
 ) -> GapReport:
-    """Metrics of every trace plus their aggregate."""
+    """Metrics of every trace plus their aggregate. `event` (a
+    `workbench.metrics.events.EventWindow`) scores each trace only inside its episode's event
+    window; `score` selects signals or groups (see `episode_metrics`)."""
+    if event is not None:
+        from workbench.metrics.events import event_span_trace
+
+        traces = [event_span_trace(t, event) for t in traces]
     episodes = [
-        episode_entry(t, horizons=horizons, thresholds=thresholds, contact_bodies=contact_bodies)
+        episode_entry(
+            t,
+            horizons=horizons,
+            thresholds=thresholds,
+            contact_bodies=contact_bodies,
+            score=score,
+        )
         for t in traces
     ]
     mode = traces[0].mode if traces else str(settings.get("mode", ""))
@@ -227,6 +251,7 @@ def episode_entry(
     horizons: Sequence[float] = (),
     thresholds: Mapping[str, float] | None = None,
     contact_bodies: Sequence[str] = (),
+    score: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """One episode's record in a report: id, alignment note, window counts, divergence and flat
     metrics (see GapReport)."""
@@ -238,7 +263,11 @@ def episode_entry(
         "diverged": episode_diverged(trace),
         "divergence": None if trace.divergence is None else trace.divergence.as_dict(),
         "metrics": episode_metrics(
-            trace, horizons=horizons, thresholds=thresholds, contact_bodies=contact_bodies
+            trace,
+            horizons=horizons,
+            thresholds=thresholds,
+            contact_bodies=contact_bodies,
+            score=score,
         ),
     }
 

@@ -1,8 +1,11 @@
 """Divergence thresholds: when a simulated signal counts as having left the recording.
 
 A threshold is looked up, most specific first, by `<signal>/<column>` (e.g. `qfrc_actuator/joint2`),
-by kind for free-body poses (`position_m`, `rotation_deg`), then by signal (`qpos`, `qvel`,
-`qfrc_actuator`, ...). Without an explicit value, a scalar column's threshold scales with what was
+then by signal (`qpos`, `qvel`, `qfrc_actuator`, ...). Poses and points (free bodies in `qpos`,
+`body_pose:<body>`, `marker:<name>`) are unit-aware: their position [m] and rotation [deg] errors
+look up `<signal>/<body>/<kind>` (e.g. `qpos/cube/position_m`), `<signal>/<kind>` (e.g.
+`body_pose:link7/rotation_deg`, `marker:rope_08/position_m`), then the kind (`position_m`,
+`rotation_deg`), never a scalar threshold of the signal. Without an explicit value, a scalar column's threshold scales with what was
 recorded: the larger of the unit default (`DEFAULT_THRESHOLDS`) and `RELATIVE_TO_RANGE` of the
 column's recorded range (1st to 99th percentile), so a 300 N m arm is not declared diverged at
 0 s by a 1 N m default while small signals keep the absolute floor.
@@ -29,11 +32,12 @@ DEFAULT_THRESHOLDS = {
 }
 RELATIVE_TO_RANGE = 0.05
 POSE_KINDS = ("position_m", "rotation_deg")
-_NAME = re.compile(r"^[A-Za-z_][\w:.\-]*(/[^/\s]+)?$")
+_NAME = re.compile(r"^[A-Za-z_][\w:.\-]*(/[^/\s]+)?(/(position_m|rotation_deg))?$")
 
 
 def check_thresholds(values: Mapping[str, Any] | None, *, where: str) -> dict[str, float]:
-    """Explicit thresholds: names `<signal>`, `<signal>/<column>` or a pose kind; values > 0."""
+    """Explicit thresholds: names `<signal>`, `<signal>/<column>`, a pose kind, or
+    `<signal>[/<column>]/<kind>`; values > 0."""
     out = {}
     for name, value in (values or {}).items():
         if not isinstance(name, str) or not _NAME.match(name):
@@ -56,7 +60,12 @@ def threshold_for(
     recorded: np.ndarray | None = None,
 ) -> float:
     """The threshold of one compared column (see the module docstring for the rule)."""
-    for key in (f"{signal}/{column}", kind, signal):
+    if kind in POSE_KINDS:  # [m] or [deg]: never a signal's own (scalar) threshold
+        keys = [f"{signal}/{column}/{kind}"] if column else []
+        keys += [f"{signal}/{kind}", kind]
+    else:
+        keys = [f"{signal}/{column}", kind, signal]
+    for key in keys:
         if key in thresholds:
             return float(thresholds[key])
     floor = DEFAULT_THRESHOLDS.get(kind, DEFAULT_THRESHOLDS.get(signal, 1.0))

@@ -14,7 +14,8 @@ import numpy as np
 
 from workbench.episode import Episode
 from workbench.errors import BindingError, name_list
-from workbench.replay.drivers import bind_mocap
+from workbench.replay.drivers import REST_STATE, bind_mocap
+from workbench.replay.observe import Observed
 from workbench.scenes.driven import driving_actuator
 from workbench.scenes.scene import Scene
 
@@ -52,6 +53,9 @@ class BoundEpisode:
     # (actuator id, `qpos` column) of each driven joint: its servo follows the recorded position
     driven: tuple[tuple[int, int], ...] = ()
     derive_qvel: bool = False  # no recorded qvel: initial velocities from recorded positions
+    # tracked bodies and markers observed by forward kinematics (`workbench.replay.observe`)
+    observed: Observed = Observed()
+    rest_state: bool = False  # `qpos` is the model's rest state (not recorded): not compared
 
 
 def _joint_names(model: mujoco.MjModel) -> list[str]:
@@ -210,6 +214,15 @@ def bind_episode(
                 f"column; qpos columns are {list(qpos.columns)}"
             )
         driven.append((driving_actuator(model, jid), qpos_index.tolist().index(adr)))
+    observed = observed_signals(scene, episode, where)
+    for _, signal, width in observed.bodies:
+        kind = "pose" if width == 7 else "position"
+        groups[signal] = (ColumnGroup("", kind, tuple(range(width))),)
+    for signal in observed.signals:
+        groups[signal] = (ColumnGroup("", "position", (0, 1, 2)),)
+    rest = bool(episode.metadata.get(REST_STATE))
+    if rest:
+        groups.pop("qpos", None)
     return BoundEpisode(
         qpos_index,
         qvel_index,
@@ -220,4 +233,50 @@ def bind_episode(
         bind_mocap(model, b, episode, where),
         tuple(driven),
         b.derive_velocities and qvel_index is None,
+        observed,
+        rest,
     )
+
+
+def observed_signals(scene: Scene, episode: Episode, where: str) -> Observed:
+    """The episode's `body_pose:<body>` signals of bodies the replay simulates (in the model,
+    neither driven, passive nor welded: those are joint state or drivers; bodies the model
+    lacks are not bound) and its `marker:<name>` tracks of the scene's markers (a marker track
+    of a driven body drives it). BindingError for a marker the scene does not declare or a
+    signal of the wrong width."""
+    from workbench.scenes.markers import scene_markers
+
+    model, b = scene.model, scene.binding
+    skip = set(b.driven_bodies) | set(b.passive_bodies) | set(b.welded_bodies)
+    bodies, markers = [], []
+    for name, sig in episode.signals.items():
+        if name.startswith("body_pose:"):
+            body = name[len("body_pose:") :]
+            bid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, body)
+            if bid < 0 or body in skip:
+                continue
+            if sig.values.shape[1] not in (3, 7):
+                raise BindingError(
+                    f"{where}: signal {name!r}: expected 7 columns (x y z qw qx qy qz) or 3 "
+                    f"(x y z), got {sig.values.shape[1]}"
+                )
+            bodies.append((bid, name, int(sig.values.shape[1])))
+        elif name.startswith("marker:") and name[len("marker:") :] not in b.driven_bodies:
+            if sig.values.shape[1] != 3:
+                raise BindingError(
+                    f"{where}: signal {name!r}: expected 3 columns x, y, z [m], got "
+                    f"{sig.values.shape[1]}"
+                )
+            markers.append(name)
+    if not markers:
+        return Observed(tuple(bodies))
+    if not scene.metadata.get("markers"):
+        raise BindingError(
+            f"{where}: signals {markers}: expected a scene with a [markers] table to compare "
+            f"them with; scene {scene.name!r} declares none"
+        )
+    try:
+        found = scene_markers(scene).subset([m[len("marker:") :] for m in markers])
+    except BindingError as exc:
+        raise BindingError(f"{where}: {exc}") from None
+    return Observed(tuple(bodies), found, tuple(markers))

@@ -11,6 +11,8 @@ of n steps sees the pose at fraction k / n (the pose at the step's start time).
 
 from __future__ import annotations
 
+import dataclasses
+
 import mujoco
 import numpy as np
 
@@ -57,8 +59,9 @@ def mocap_rows(model: mujoco.MjModel, episode: Episode, mocap: tuple[tuple[int, 
     for mid, signal in mocap:
         values = episode.signals[signal].values
         rows[:, 3 * mid : 3 * mid + 3] = values[:, :3]
-        q = values[:, 3:7] / np.linalg.norm(values[:, 3:7], axis=1, keepdims=True)
-        rows[:, 3 * n + 4 * mid : 3 * n + 4 * mid + 4] = q
+        if values.shape[1] == 7:  # position-only drivers (3 columns) hold the model's orientation
+            q = values[:, 3:7] / np.linalg.norm(values[:, 3:7], axis=1, keepdims=True)
+            rows[:, 3 * n + 4 * mid : 3 * n + 4 * mid + 4] = q
     return rows
 
 
@@ -80,30 +83,54 @@ def substep_mocap(rows: np.ndarray, n: int, nmocap: int) -> np.ndarray:
     return out
 
 
+def driver_signal(episode: Episode, body: str) -> str | None:
+    """The signal that drives `body`: `body_pose:<body>` (x y z [qw qx qy qz]) or a position-only
+    marker track `marker:<body>` (x y z); None when the episode has neither."""
+    for signal in (f"body_pose:{body}", f"marker:{body}"):
+        if signal in episode.signals:
+            return signal
+    return None
+
+
 def bind_mocap(model: mujoco.MjModel, binding, episode: Episode, where: str):
     """((mocap id, signal), ...) of the driven bodies; BindingError when a driven body has no
-    `body_pose:<body>` signal of 7 columns (x y z qw qx qy qz) with unit quaternions."""
+    `body_pose:<body>` signal of 7 columns (x y z qw qx qy qz, unit quaternions) or 3 columns
+    (x y z: position only, orientation held at the model's), or `marker:<body>` (x y z)."""
     out = []
     for body in getattr(binding, "driven_bodies", ()):
-        signal = f"body_pose:{body}"
-        if signal not in episode.signals:
+        signal = driver_signal(episode, body)
+        if signal is None:
             raise BindingError(
-                f"{where}: driven body {body!r}: expected a {signal!r} signal (x y z qw qx qy qz "
-                f"of the recorded pose); signals are {sorted(episode.signals)}"
+                f"{where}: driven body {body!r}: expected a 'body_pose:{body}' signal (x y z qw "
+                f"qx qy qz of the recorded pose, or x y z only) or 'marker:{body}' (x y z); "
+                f"signals are {sorted(episode.signals)}"
             )
         values = episode.signals[signal].values
-        if values.shape[1] != 7:
+        widths = (3, 7) if signal.startswith("body_pose:") else (3,)
+        if values.shape[1] not in widths:
             raise BindingError(
-                f"{where}: signal {signal!r}: expected 7 columns (x y z qw qx qy qz), got "
-                f"{values.shape[1]}: {list(episode.signals[signal].columns)}"
+                f"{where}: signal {signal!r}: expected "
+                + (
+                    "7 columns (x y z qw qx qy qz) or 3 (x y z, orientation held)"
+                    if len(widths) == 2
+                    else "3 columns (x y z)"
+                )
+                + f", got {values.shape[1]}: {list(episode.signals[signal].columns)}"
             )
-        norm = np.linalg.norm(values[:, 3:7], axis=1)
-        bad = ~(np.abs(norm - 1.0) <= 1e-2)
-        if bad.any():
-            row = int(np.argmax(bad))
+        if values.shape[1] == 7:
+            norm = np.linalg.norm(values[:, 3:7], axis=1)
+            bad = ~(np.abs(norm - 1.0) <= 1e-2)
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise BindingError(
+                    f"{where}: signal {signal!r} row {row}: expected a unit quaternion in "
+                    f"columns 3..6 (|norm - 1| <= 0.01), got norm {norm[row]:.6g}"
+                )
+        if not np.isfinite(values).all():
+            row = int(np.argmax(~np.isfinite(values).all(axis=1)))
             raise BindingError(
-                f"{where}: signal {signal!r} row {row}: expected a unit quaternion in columns "
-                f"3..6 (|norm - 1| <= 0.01), got norm {norm[row]:.6g}"
+                f"{where}: signal {signal!r} row {row}: expected finite values to drive body "
+                f"{body!r}, got {values[row].tolist()}"
             )
         bid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, body)
         out.append((int(model.body_mocapid[bid]), signal))
@@ -156,7 +183,7 @@ def derived_velocities(model: mujoco.MjModel, qpos: np.ndarray, dt: float) -> np
 
 
 def to_scene_frame(binding, episode: Episode) -> Episode:
-    """The episode with its `body_pose:` signals (x y z qw qx qy qz) mapped from the capture frame
+    """The episode with its `body_pose:` signals (x y z [qw qx qy qz]) mapped from the capture frame
     to the scene frame by `binding.capture_frame` (unchanged when it is empty)."""
     frame = getattr(binding, "capture_frame", ())
     if not frame:
@@ -167,11 +194,98 @@ def to_scene_frame(binding, episode: Episode) -> Episode:
     rot = rot.reshape(3, 3)
     signals = {}
     for name, sig in episode.signals.items():
-        if not name.startswith("body_pose:") or sig.values.shape[1] != 7:
+        if not name.startswith("body_pose:") or sig.values.shape[1] not in (3, 7):
             continue
         values = sig.values.copy()
         values[:, :3] = sig.values[:, :3] @ rot.T + pos
-        for t in range(values.shape[0]):
+        for t in range(values.shape[0] if values.shape[1] == 7 else 0):
             mujoco.mju_mulQuat(values[t, 3:], quat, sig.values[t, 3:].copy())
         signals[name] = Signal(values, sig.columns, sig.unit, "scene")
     return episode.with_signals(**signals) if signals else episode
+
+
+def welded_pose(model: mujoco.MjModel, hand: str, target: str, target_pose: np.ndarray):
+    """(T, 7) poses of a dynamic `hand` welded to `target` whose (T, 7) poses are given (x y z
+    qw qx qy qz): the target's pose composed with the weld's relative pose (`eq_data`)."""
+    from workbench.scenes.driven import weld_between
+
+    hid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, hand)
+    tid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, target)
+    e = weld_between(model, tid, hid)
+    relpos, relquat = model.eq_data[e, 3:6].copy(), model.eq_data[e, 6:10].copy()
+    relquat /= np.linalg.norm(relquat)
+    if int(model.eq_obj1id[e]) == hid:  # the weld holds the target relative to the hand: invert
+        inv = np.zeros(4)
+        mujoco.mju_negQuat(inv, relquat)
+        pos = np.zeros(3)
+        mujoco.mju_rotVecQuat(pos, -relpos, inv)
+        relpos, relquat = pos, inv
+    out = np.empty((target_pose.shape[0], 7))
+    for t, row in enumerate(target_pose):
+        q = row[3:7] / np.linalg.norm(row[3:7])
+        mujoco.mju_rotVecQuat(out[t, :3], relpos, q)
+        out[t, :3] += row[:3]
+        mujoco.mju_mulQuat(out[t, 3:], q, relquat)
+    return out
+
+
+def with_welded_state(model: mujoco.MjModel, binding, episode: Episode) -> Episode:
+    """The episode with each welded dynamic body's free joint (`<joint>[0..6]` of `qpos`) at its
+    mocap target's recorded pose composed with the weld's relative pose, so every window starts
+    with the hand where the weld holds it (a target without recorded orientation keeps the
+    model's). Targets without a recorded driver signal are left to `bind_mocap` to report."""
+    welded = dict(getattr(binding, "welded_bodies", {}) or {})
+    if not welded:
+        return episode
+    cols: dict[str, np.ndarray] = {}
+    if "qpos" in episode.signals:
+        sig = episode.signals["qpos"]
+        cols = {c: sig.values[:, k] for k, c in enumerate(sig.columns)}
+    added = False
+    for hand, target in welded.items():
+        signal = driver_signal(episode, target)
+        if signal is None:
+            continue
+        values = episode.signals[signal].values
+        pose = np.empty((values.shape[0], 7))
+        pose[:, :3] = values[:, :3]
+        if values.shape[1] == 7:
+            pose[:, 3:] = values[:, 3:7]
+        else:
+            tid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, target)
+            pose[:, 3:] = model.body_quat[tid]
+        joint = free_joint(model, hand, "binding.welded_bodies")
+        for i, column in enumerate(welded_pose(model, hand, target, pose).T):
+            cols[f"{joint}[{i}]"] = column
+        added = True
+    if not added:
+        return episode
+    unit = episode.signals["qpos"].unit if "qpos" in episode.signals else "m, quaternion"
+    values = np.stack(list(cols.values()), axis=1)
+    return episode.with_signals(qpos=Signal(values, tuple(cols), unit, "scene"))
+
+
+REST_STATE = (
+    "rest_state"  # episode metadata key: its `qpos` is the model's rest state, not recorded
+)
+
+
+def with_rest_state(model: mujoco.MjModel, binding, episode: Episode) -> Episode:
+    """With `binding.start_at_rest`, an episode without `qpos` gets its state joints' qpos0 as a
+    constant `qpos` signal (marked in its metadata: replays start there, nothing compares it)."""
+    if not getattr(binding, "start_at_rest", False) or "qpos" in episode.signals:
+        return episode
+    columns, values = [], []
+    for joint in binding.state_joints:
+        jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, joint)
+        adr = int(model.jnt_qposadr[jid])
+        width = {0: 7, 1: 4}.get(int(model.jnt_type[jid]), 1)
+        for i in range(width):
+            columns.append(f"{joint}[{i}]" if width > 1 else joint)
+            values.append(model.qpos0[adr + i])
+    rows = np.tile(np.asarray(values, float), (episode.num_samples, 1))
+    return dataclasses.replace(
+        episode,
+        signals={**episode.signals, "qpos": Signal(rows, tuple(columns), "rest", "scene")},
+        metadata={**episode.metadata, REST_STATE: True},
+    )

@@ -18,6 +18,7 @@ from workbench.errors import SettingsError
 from workbench.replay.binding import BoundEpisode
 from workbench.replay.divergence import Divergence, warning_reason
 from workbench.replay.drivers import derived_velocities, mocap_rows
+from workbench.replay.observe import observe
 from workbench.replay.rollout import BatchSimulator, state_slices
 from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment
@@ -220,13 +221,24 @@ def forward_traces(
             mine = by_episode[i]
             predicted = {}
             if mine:
-                predicted["qpos"] = np.stack([results[k].qpos[:, b.qpos_index] for k in mine])
+                if not b.rest_state:  # a rest state was not recorded: nothing to compare
+                    predicted["qpos"] = np.stack([results[k].qpos[:, b.qpos_index] for k in mine])
                 if b.qvel_index is not None:
                     predicted["qvel"] = np.stack([results[k].qvel[:, b.qvel_index] for k in mine])
                 if sensor_signal is not None and b.torque_index is not None:
                     predicted["qfrc_actuator"] = np.stack(
                         [sensor_signal(results[k].sensors, b) for k in mine]
                     )
+            if mine and b.observed:
+                predicted.update(
+                    _observations(
+                        model,
+                        b,
+                        [windows[k] for k in mine],
+                        [results[k] for k in mine],
+                        controls[i],
+                    )
+                )
             diverged = np.array([results[k].diverged for k in mine], dtype=bool)
             divergence = None
             if diverged.any():
@@ -246,6 +258,19 @@ def forward_traces(
                 SimTrace(ep, settings.mode, starts, predicted, al, b, diverged, divergence)
             )
     return traces
+
+
+def _observations(model, b: BoundEpisode, windows, results, controls) -> dict[str, np.ndarray]:
+    """signal -> (W, L, k) tracked body poses and marker positions of the windows (forward
+    kinematics of each simulated sample with the mocap poses that drove it)."""
+    per: dict[str, list[np.ndarray]] = {}
+    for w, r in zip(windows, results, strict=True):
+        mocap = None
+        if model.nmocap and controls is not None:
+            mocap = controls[w.start : w.start + w.length, model.nu :]
+        for signal, values in observe(model, b.observed, r.qpos, mocap).items():
+            per.setdefault(signal, []).append(values)
+    return {k: np.stack(v) for k, v in per.items()}
 
 
 def _first_divergence(

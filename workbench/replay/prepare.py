@@ -10,7 +10,13 @@ import mujoco
 from workbench.episode import Episode
 from workbench.errors import BindingError, SettingsError
 from workbench.replay.binding import BoundEpisode, bind_episode
-from workbench.replay.drivers import to_scene_frame, with_passive_state
+from workbench.replay.drivers import (
+    REST_STATE,
+    to_scene_frame,
+    with_passive_state,
+    with_rest_state,
+    with_welded_state,
+)
 from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment, align
 from workbench.scenes.scene import Scene
@@ -26,16 +32,25 @@ def bind_all(
 
 
 def scene_episodes(scene: Scene, episodes: Sequence[Episode]) -> list[Episode]:
-    """Episodes in the scene's frame (`capture_frame`), passive bodies' poses as joint state."""
-    return [
-        with_passive_state(scene.model, scene.binding, to_scene_frame(scene.binding, ep))
-        for ep in episodes
-    ]
+    """Episodes in the scene's frame (`capture_frame`), passive bodies' poses as joint state,
+    welded hands at their targets' poses, unrecorded states at rest (`start_at_rest`)."""
+    model, b = scene.model, scene.binding
+    out = []
+    for ep in episodes:
+        ep = with_passive_state(model, b, to_scene_frame(b, ep))
+        out.append(with_rest_state(model, b, with_welded_state(model, b, ep)))
+    return out
 
 
 def _bind(
     scene: Scene, episodes: Sequence[Episode], settings: ReplaySettings
 ) -> list[BoundEpisode]:
+    for ep in episodes:
+        if ep.metadata.get(REST_STATE) and settings.mode != "open_loop":
+            raise SettingsError(
+                f"--mode: episode {ep.id!r} records no state (scene {scene.name!r} starts it at "
+                f"rest): expected mode 'open_loop', got {settings.mode!r}"
+            )
     need_ctrl = settings.mode in ("open_loop", "windows")
     need_torque = settings.mode == "inverse"
     bounds = [

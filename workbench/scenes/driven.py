@@ -94,3 +94,50 @@ def check_passive(model: mujoco.MjModel, binding, where: str) -> None:
             f"{where}: binding: joints {both} are both driven_joints and passive_joints; "
             "expected each in one list"
         )
+
+
+def weld_between(model: mujoco.MjModel, a: int, b: int) -> int | None:
+    """Id of an active-at-start weld equality between bodies a and b (either order), or None."""
+    for e in range(model.neq):
+        if (
+            model.eq_type[e] == mujoco.mjtEq.mjEQ_WELD
+            and model.eq_objtype[e] == mujoco.mjtObj.mjOBJ_BODY
+            and {int(model.eq_obj1id[e]), int(model.eq_obj2id[e])} == {a, b}
+        ):
+            return e
+    return None
+
+
+def check_welded(model: mujoco.MjModel, binding, where: str) -> None:
+    """SceneError unless each welded dynamic body has a free joint, its target is one of the
+    driven (mocap) bodies, and a weld equality joins the two."""
+    driven = tuple(getattr(binding, "driven_bodies", ()))
+    names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, b) for b in range(model.nbody)]
+    for body, target in dict(getattr(binding, "welded_bodies", {}) or {}).items():
+        bid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, body)
+        if bid < 0:
+            raise SceneError(
+                f"{where}: binding.welded_bodies: unknown body {body!r}; valid: {name_list(names)}"
+            )
+        if target not in driven:
+            raise SceneError(
+                f"{where}: binding.welded_bodies.{body}: expected one of the driven_bodies "
+                f"{list(driven)} as its target, got {target!r}"
+            )
+        free = [
+            j
+            for j in range(model.njnt)
+            if model.jnt_bodyid[j] == bid and model.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE
+        ]
+        if not free:
+            raise SceneError(
+                f"{where}: binding.welded_bodies.{body}: expected a body with a free joint (a "
+                "dynamic hand that the weld pulls), got none"
+            )
+        tid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, target)
+        if weld_between(model, tid, bid) is None:
+            raise SceneError(
+                f"{where}: binding.welded_bodies.{body}: expected a weld equality between "
+                f'{target!r} and {body!r} in the MJCF (<weld body1="{target}" '
+                f'body2="{body}"/>), got none'
+            )

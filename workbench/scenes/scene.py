@@ -11,7 +11,7 @@ import mujoco
 
 from workbench import schema
 from workbench.errors import SceneError, SettingsError, name_list
-from workbench.scenes.driven import check_driven, check_passive
+from workbench.scenes.driven import check_driven, check_passive, check_welded
 
 _NAME_LISTS = (
     "state_joints",
@@ -49,6 +49,12 @@ class Binding:
         recorded positions (`mj_differentiatePos`) instead of zero.
       capture_frame: pose of the recording's frame in the scene (x y z [m], qw qx qy qz): every
         `body_pose:` signal is mapped through it before binding (empty: the same frame).
+      welded_bodies: dynamic body -> driven mocap body it is welded to (a weld equality in the
+        MJCF): the dynamic body's free joint starts every replay window at the target's recorded
+        pose composed with the weld's relative pose (not at qpos0).
+      start_at_rest: episodes that record no `qpos` start every replay from the model's rest
+        state (qpos0, zero velocity), e.g. a rope whose only recordings are marker tracks;
+        open_loop only (a window mid-recording has no recorded state to start from).
     """
 
     timestep: float
@@ -65,6 +71,8 @@ class Binding:
     derive_velocities: bool = False
     capture_frame: tuple[float, ...] = ()
     thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    welded_bodies: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    start_at_rest: bool = False
 
     def __post_init__(self) -> None:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -129,6 +137,20 @@ def _checked_binding(values: Mapping[str, Any], where: str) -> dict[str, Any]:
                 f"quaternion norm {norm:.6g} ({list(frame[3:])})"
             )
         out["capture_frame"] = frame
+    if "start_at_rest" in values:
+        out["start_at_rest"] = schema.boolean(
+            values["start_at_rest"], f"{where}.start_at_rest", SceneError
+        )
+    if "welded_bodies" in values:
+        raw = values["welded_bodies"]
+        if not isinstance(raw, Mapping) or not all(
+            isinstance(k, str) and k and isinstance(v, str) and v for k, v in raw.items()
+        ):
+            raise SceneError(
+                f'{where}.welded_bodies: expected a table of <dynamic body> = "<mocap body>", '
+                f"got {raw!r}"
+            )
+        out["welded_bodies"] = dict(raw)
     if "derive_velocities" in values:
         out["derive_velocities"] = schema.boolean(
             values["derive_velocities"], f"{where}.derive_velocities", SceneError
@@ -177,6 +199,7 @@ def _check_names(model: mujoco.MjModel, binding: Binding, where: str) -> None:
                 )
     check_driven(model, binding, where)
     check_passive(model, binding, where)
+    check_welded(model, binding, where)
 
 
 def scene_from_spec(
