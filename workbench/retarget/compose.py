@@ -165,8 +165,8 @@ def compose(
     *,
     keep_free_bodies: bool = True,
 ) -> Composition:
-    """The combined scene (see module doc); `keep_free_bodies=False` leaves out the objects'
-    free bodies (the IK model: the robot among the static objects)."""
+    """The combined scene (see module doc); `keep_free_bodies=False` leaves out every object
+    that can move (the IK model: the robot among the static objects)."""
     _, tool_body = tool_offset(objects, settings)
     probe = robot.make_spec()
     _check_site(probe, settings.site, robot.where)
@@ -182,7 +182,7 @@ def compose(
     binding = {
         "timestep": b.timestep,
         "state_joints": [*b.state_joints, *joints],
-        "actuators": [model.actuator(a).name for a in range(model.nu)],
+        "actuators": [],  # the servos follow recorded positions (driven_joints), not a ctrl signal
         "torque_joints": list(joints),
         "compare": list(b.compare),
         "driven_joints": list(joints),
@@ -207,12 +207,21 @@ def _subtree(model: mujoco.MjModel, root: int) -> set[int]:
 
 
 def _check_site(spec: mujoco.MjSpec, site: str, where: str) -> None:
-    if spec.site(site) is None:
+    if spec.site(site) is None and spec.body(site) is None:
         names = [s.name for s in spec.sites if s.name]
+        bodies = [b.name for b in spec.bodies if b.name and b.name != "world"]
         raise RetargetError(
-            f"{where}: --site: expected a site of the robot, got {site!r}; sites: "
-            f"{name_list(names)} (add one at the flange: <site name=... pos=.../>)"
+            f"{where}: --site: expected a site (or body) of the robot, got {site!r}; sites: "
+            f"{name_list(names)}; bodies: {name_list(bodies)}"
         )
+
+
+def _tool_site(spec: mujoco.MjSpec, name: str):
+    """The robot's site `name`, or a new site at the origin of body `name` (e.g. a URDF link)."""
+    site = spec.site(name)
+    if site is None:
+        site = spec.body(name).add_site(name=name + "_site")
+    return site
 
 
 def _reference(spec: mujoco.MjSpec, where: str) -> tuple[np.ndarray, list[str]]:
@@ -260,18 +269,19 @@ def _build(robot, objects, settings, base, tool_body, keep_free_bodies) -> mujoc
             objs.delete(objs.body(body))
     if hand is not None and settings.hand not in objects.binding.driven_bodies:
         objs.delete(objs.body(settings.hand))
-    if not keep_free_bodies:
-        for body in list(objs.bodies):
-            if any(j.type == mujoco.mjtJoint.mjJNT_FREE for j in body.joints):
-                objs.delete(body)
+    if not keep_free_bodies:  # the IK model: only what is welded to the world stays
+        tops = [b for b in objs.bodies if len(b.joints) and not _moves(b.parent)]
+        for body in tops:  # topmost moving bodies (their subtrees go with them)
+            objs.delete(body)
     rob = robot.make_spec()
     _absolute_assets(rob)
     position_servos(rob, where=robot.where, bandwidth_hz=settings.servo_hz, all_joints=True)
     for key in list(rob.keys):
         rob.delete(key)
     rob.nkey = 0
+    rob.default.name = f"{robot.name}_main"  # attached unprefixed, an unnamed class would not save
     rob.option.integrator = objs.option.integrator
-    site = rob.site(settings.site)
+    site = _tool_site(rob, settings.site)
     rot = np.zeros(9)
     mujoco.mju_quat2Mat(rot, np.asarray(site.quat, dtype=float))
     tip = site.parent.add_body(
@@ -334,6 +344,15 @@ def compile_quietly(make_spec) -> mujoco.MjModel:
             return spec.compile()
         except ValueError as exc:
             raise SceneError(f"composed scene does not compile: {exc}") from exc
+
+
+def _moves(body) -> bool:
+    """Whether a body, or a body it hangs from, has joints."""
+    while body is not None and body.name != "world":
+        if len(body.joints):
+            return True
+        body = body.parent
+    return False
 
 
 def _copy(value):

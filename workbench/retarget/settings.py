@@ -58,7 +58,7 @@ class RetargetSettings:
     tolerance: float = 0.005
     velocity_limit: float = 2.0
     iterations: int = 4
-    orientation_cost: float = 0.05
+    orientation_cost: float = 0.01
     posture_cost: float = 1e-3
     clearance: float = 0.002
     servo_hz: float = 20.0
