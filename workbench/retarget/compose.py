@@ -280,6 +280,9 @@ def _build(robot, objects, settings, base, tool_body, keep_free_bodies) -> mujoc
         rob.delete(key)
     rob.nkey = 0
     rob.default.name = f"{robot.name}_main"  # attached unprefixed, an unnamed class would not save
+    # position servos are stiff: their damping is integrated implicitly (implicitfast), which
+    # for the objects (free bodies, no joint damping) steps like the semi-implicit Euler default
+    objs.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
     rob.option.integrator = objs.option.integrator
     site = _tool_site(rob, settings.site)
     rot = np.zeros(9)

@@ -194,6 +194,7 @@ def write_retargeted(result: RetargetResult, out: str | Path, *, source: str = "
     staged = staging_folder(out)
     try:
         (staged / "scene").mkdir()
+        source = source or f"{result.report['robot']} on {result.report['objects']}"
         write_scene(result.composition, staged / "scene", name=f"{out.name}_scene", source=source)
         (staged / "episodes").mkdir()
         joints = result.composition.robot_joints
