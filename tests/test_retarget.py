@@ -73,7 +73,9 @@ def hand_episode(finger: np.ndarray, dt: float = 0.01, name: str = "synthetic") 
 
 def circle(T: int = 150, centre=(0.4, 0.0, 0.15), radius: float = 0.05) -> np.ndarray:
     s = np.linspace(0, 2 * np.pi, T)
-    return np.c_[centre[0] + radius * np.cos(s), centre[1] + radius * np.sin(s), np.full(T, centre[2])]
+    return np.c_[
+        centre[0] + radius * np.cos(s), centre[1] + radius * np.sin(s), np.full(T, centre[2])
+    ]
 
 
 def settings(**kw) -> RetargetSettings:
@@ -124,7 +126,9 @@ def test_joint_limits_hold_when_the_path_pulls_past_them(objects, panda):
 def _ik_model_for(objects, panda):
     from workbench.retarget.compose import compile_quietly, compose
 
-    return compile_quietly(compose(panda, objects, settings(), BASE, keep_free_bodies=False).make_spec)
+    return compile_quietly(
+        compose(panda, objects, settings(), BASE, keep_free_bodies=False).make_spec
+    )
 
 
 def test_a_path_partly_out_of_reach_reports_its_stretch(objects, panda):
@@ -142,7 +146,9 @@ def test_a_path_partly_out_of_reach_reports_its_stretch(objects, panda):
 
 def test_a_path_entirely_out_of_reach_is_refused(objects, panda):
     path = np.tile([3.0, 0.0, 0.15], (50, 1))
-    with pytest.raises(RetargetError, match=r"far\.csv.*body_pose:hand.*expected a path.*none of 50"):
+    with pytest.raises(
+        RetargetError, match=r"far\.csv.*body_pose:hand.*expected a path.*none of 50"
+    ):
         retarget_episodes([hand_episode(path, name="far")], panda, objects, settings())
 
 
@@ -267,7 +273,10 @@ def test_cli_bad_base_and_tool_point_exit_2(tmp_path, capsys):
     assert rc == 2 and "--base: expected 4 comma-separated numbers, got '0,0'" in cap.err
     rc, cap, out = _cli(tmp_path, capsys, "--base", "0,0,0,0", "--tool-point", "cube")
     assert rc == 2 and not out.exists()
-    assert "--tool-point: expected a body fixed to the hand 'hand'" in cap.err and "'finger'" in cap.err
+    assert (
+        "--tool-point: expected a body fixed to the hand 'hand'" in cap.err
+        and "'finger'" in cap.err
+    )
 
 
 def test_cli_retargets_the_bundled_push(tmp_path, capsys):
@@ -278,4 +287,6 @@ def test_cli_retargets_the_bundled_push(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["reachable_fraction"] > 0.95
     assert report["summary"]["median_error_m"] < 1e-3
-    assert (out / "scene" / "scene.toml").is_file() and len(list((out / "episodes").glob("*.csv"))) == 1
+    assert (out / "scene" / "scene.toml").is_file() and len(
+        list((out / "episodes").glob("*.csv"))
+    ) == 1

@@ -44,7 +44,9 @@ def _numbers(text: str, option: str, length: int) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in str(text).split(","))
     except ValueError:
-        raise SettingsError(f"{option}: expected {length} comma-separated numbers, got {text!r}") from None
+        raise SettingsError(
+            f"{option}: expected {length} comma-separated numbers, got {text!r}"
+        ) from None
     if len(values) != length:
         raise SettingsError(f"{option}: expected {length} comma-separated numbers, got {text!r}")
     return values
@@ -107,5 +109,7 @@ def cmd_retarget(args) -> int:
             f"{100 * ep['reachable_fraction']:.1f} %{margin}"
             + (f"; {'; '.join(kinds[:3])}" + (" ..." if len(kinds) > 3 else "") if kinds else "")
         )
-    print(f"wrote {out / 'scene'}, {out / 'episodes'}, {out / 'mapping.toml'}, {out / 'report.json'}")
+    print(
+        f"wrote {out / 'scene'}, {out / 'episodes'}, {out / 'mapping.toml'}, {out / 'report.json'}"
+    )
     return 0

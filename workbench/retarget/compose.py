@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import sys
 import math
+import os
 import shutil
+import sys
 import warnings
 from pathlib import Path
 
@@ -233,7 +233,8 @@ def _reference(spec: mujoco.MjSpec, where: str) -> tuple[np.ndarray, list[str]]:
     joints = [
         j
         for j in range(model.njnt)
-        if int(model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+        if int(model.jnt_type[j])
+        in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
     ]
     if not joints:
         raise RetargetError(
@@ -259,11 +260,15 @@ def _build(robot, objects, settings, base, tool_body, keep_free_bodies) -> mujoc
     saved_geoms, saved_pairs = [], []
     if tool_body is not None:
         for geom in objs.body(tool_body).geoms:
-            saved_geoms.append({f: _copy(getattr(geom, f)) for f in _GEOM_FIELDS} | {"name": geom.name})
+            saved_geoms.append(
+                {f: _copy(getattr(geom, f)) for f in _GEOM_FIELDS} | {"name": geom.name}
+            )
         names = {g["name"] for g in saved_geoms}
         for pair in objs.pairs:
             if pair.geomname1 in names or pair.geomname2 in names:
-                saved_pairs.append({f: _copy(getattr(pair, f)) for f in _PAIR_FIELDS} | {"name": pair.name})
+                saved_pairs.append(
+                    {f: _copy(getattr(pair, f)) for f in _PAIR_FIELDS} | {"name": pair.name}
+                )
     for body in objects.binding.driven_bodies:
         if objs.body(body) is not None:
             objs.delete(objs.body(body))

@@ -79,7 +79,9 @@ def choose_base(
     best = max(
         scored,
         key=lambda s: (
-            round(s["reachable_fraction"], 3), -round(s["median_error_m"], 4), s["min_margin"]
+            round(s["reachable_fraction"], 3),
+            -round(s["median_error_m"], 4),
+            s["min_margin"],
         ),
     )
     return Placement(tuple(best["base"]), tuple(scored))

@@ -53,11 +53,15 @@ def load_robot(robot: str | Path) -> Robot:
         options = RobotSceneOptions(discard_visual=True)
         load_robot_spec(path, kind, options)  # checked now: errors before any work
 
-        return Robot(lambda: load_robot_spec(path, kind, options), f"{kind} {str(path)!r}", path.stem)
+        return Robot(
+            lambda: load_robot_spec(path, kind, options), f"{kind} {str(path)!r}", path.stem
+        )
     from workbench.scenes import load_scene
 
     scene = load_scene(robot)
-    where = f"robot scene {scene.name!r}" + (f" ({scene.folder / 'scene.toml'})" if scene.folder else "")
+    where = f"robot scene {scene.name!r}" + (
+        f" ({scene.folder / 'scene.toml'})" if scene.folder else ""
+    )
     return Robot(scene.spec, where, scene.name)
 
 
@@ -247,7 +251,11 @@ def _mapping(joints, passive, result: RetargetResult) -> str:
         'task = "retargeted"',
         "",
     ]
-    for signal, prefix, unit in (("qpos", "q_", "rad"), ("qvel", "dq_", "rad/s"), ("qfrc_actuator", "tau_", "N m")):
+    for signal, prefix, unit in (
+        ("qpos", "q_", "rad"),
+        ("qvel", "dq_", "rad/s"),
+        ("qfrc_actuator", "tau_", "N m"),
+    ):
         lines += [
             f"[signals.{signal}]",
             f"columns = {names(prefix + j for j in joints)}",
