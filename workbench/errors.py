@@ -56,3 +56,7 @@ def name_list(names: Iterable[str], limit: int = 40) -> str:
 
 class DatasetError(WorkbenchError, ValueError):
     """A dataset (LeRobot, robomimic) or a job's shard folder is malformed or does not fit."""
+
+
+class RetargetError(WorkbenchError, ValueError):
+    """A recorded path cannot be retargeted onto a robot (unknown tool site, path out of reach)."""

@@ -11,6 +11,7 @@ from workbench.cli.gap import add_gap, cmd_demo, cmd_gap, cmd_scenes
 from workbench.cli.inspect import add_inspect, cmd_inspect
 from workbench.cli.randomize import add_randomize, cmd_ensemble, cmd_sweep
 from workbench.cli.report import add_report, cmd_report
+from workbench.cli.retarget import add_retarget, cmd_retarget
 from workbench.cli.scene import add_make_scene, cmd_make_scene
 from workbench.cli.scene_object import add_scene, cmd_scene
 from workbench.errors import WorkbenchError
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     add_scene(sub)
     sub.add_parser("scenes", help="list the bundled scenes")
     add_make_scene(sub)
+    add_retarget(sub)
     demo = sub.add_parser("demo", help="gap reports on the bundled real data")
     demo.add_argument("--out", default="demo_out")
     args = parser.parse_args(argv)
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             "make-scene": cmd_make_scene,
             "scene": cmd_scene,
             "demo": cmd_demo,
+            "retarget": cmd_retarget,
         }[args.command](args)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

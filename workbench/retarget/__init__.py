@@ -1,0 +1,1 @@
+"""Cross-embodiment retargeting: a recorded hand path followed by another robot."""
