@@ -63,7 +63,9 @@ def _shift_stats(table: pa.Table, key: str, offset: float) -> pa.Table:
     return table
 
 
-def merge_lerobot(parts: Sequence[Path], folder: Path, *, file_frames: int = 1_000_000) -> WriteSummary:
+def merge_lerobot(
+    parts: Sequence[Path], folder: Path, *, file_frames: int = 1_000_000
+) -> WriteSummary:
     """Concatenate LeRobot v3.0 shard datasets `parts` (in order) into `folder`."""
     folder = Path(folder)
     staged = staging_folder(folder)
@@ -91,7 +93,9 @@ def _merge(parts, root: Path, file_frames: int) -> WriteSummary:
         data = _set(data, "index", data.column("index").to_numpy() + n_frames)
         data = _set(data, "task_index", remap[data.column("task_index").to_numpy()])
         data_tables.append(data)
-        episodes = _set(episodes, "episode_index", episodes.column("episode_index").to_numpy() + n_episodes)
+        episodes = _set(
+            episodes, "episode_index", episodes.column("episode_index").to_numpy() + n_episodes
+        )
         for col in ("dataset_from_index", "dataset_to_index"):
             episodes = _set(episodes, col, episodes.column(col).to_numpy() + n_frames)
         episodes = _shift_stats(episodes, "episode_index", n_episodes)
@@ -160,8 +164,10 @@ def _merged_stats(episodes: pa.Table, keys: list[str]) -> dict:
     for key in sorted(keys):
         if f"stats/{key}/mean" not in episodes.column_names:
             continue
-        col = {s: np.array(episodes.column(f"stats/{key}/{s}").to_pylist(), dtype=np.float64)
-               for s in ("min", "max", "mean", "std")}
+        col = {
+            s: np.array(episodes.column(f"stats/{key}/{s}").to_pylist(), dtype=np.float64)
+            for s in ("min", "max", "mean", "std")
+        }
         total = (col["mean"] * counts[:, None]).sum(0)
         squares = ((col["std"] ** 2 + col["mean"] ** 2) * counts[:, None]).sum(0)
         n = counts.sum()
@@ -214,4 +220,3 @@ def merge_robomimic(parts: Sequence[Path], path: Path, *, model_file: str = "") 
         Path(tmp).unlink(missing_ok=True)
         raise
     return WriteSummary(path, n, total, (path.name,))
-

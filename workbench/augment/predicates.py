@@ -86,7 +86,10 @@ def parse_predicates(raw: Any, where: str) -> tuple[Predicate, ...]:
     for name, table in doc.items():
         w = f"{where}.{name}"
         t = schema.table(
-            table, w, SceneError, allowed=("kind", "body", "min", "max", "planar"),
+            table,
+            w,
+            SceneError,
+            allowed=("kind", "body", "min", "max", "planar"),
             required=("kind", "body"),
         )
         kind = schema.string(t["kind"], f"{w}.kind", SceneError, choices=sorted(KINDS))

@@ -85,7 +85,7 @@ class AugmentTask:
         _int(self.variants, "--variants", 1)
         _int(self.seed, "--seed", 0)
         _int(self.chunk, "--chunk", 1)
-        if self.transform is not None and not isinstance(self.transform, TransformRanges):
+        if self.transform is not None and not isinstance(self.transform, TransformRanges):  # noqa: SIM102
             if self.transform != SCENE_TRANSFORM:
                 raise SettingsError(
                     f"transform: expected TransformRanges, 'scene' or None, got {self.transform!r}"
@@ -129,7 +129,9 @@ class AugmentTask:
         from workbench.randomize import Randomizer
 
         spec = self._spec()
-        return cached(("randomizer", self.scene, spec.digest()), lambda: Randomizer(spec, scene.model))
+        return cached(
+            ("randomizer", self.scene, spec.digest()), lambda: Randomizer(spec, scene.model)
+        )
 
     def config(self, scene=None) -> AugmentConfig:
         """The scene's augmentation config with this task's overrides."""
@@ -146,8 +148,15 @@ class AugmentTask:
 
     def _source(self, scene, config, e: int) -> Source:
         episodes = self._episodes(scene)
-        key = ("augment-source", self.scene, self.recordings, self.select, self.mapping, e,
-               repr(config.fingerprint()))
+        key = (
+            "augment-source",
+            self.scene,
+            self.recordings,
+            self.select,
+            self.mapping,
+            e,
+            repr(config.fingerprint()),
+        )
         return cached(key, lambda: prepare_source(scene, config, episodes[e], self.settings))
 
     def episodes(self) -> int:
@@ -230,12 +239,22 @@ class AugmentTask:
             "hand": config.hand if config.transform else None,
             "max_penetration": config.max_penetration,
         }
-        meta = {**raw.metadata, "task": self.task or raw.metadata.get("task") or scene.name,
-                "scene": scene.name}
-        models = cached(("augment-models", self.scene, self.chunk), lambda: model_copies(scene, self.chunk))
+        meta = {
+            **raw.metadata,
+            "task": self.task or raw.metadata.get("task") or scene.name,
+            "scene": scene.name,
+        }
+        models = cached(
+            ("augment-models", self.scene, self.chunk), lambda: model_copies(scene, self.chunk)
+        )
         accepted, rejected = [], {}
         for v, trace, reason in simulate(
-            scene, source, config, variants, self.settings, models=models,
+            scene,
+            source,
+            config,
+            variants,
+            self.settings,
+            models=models,
             limit=config.max_penetration,
         ):
             if reason:
@@ -253,7 +272,11 @@ class AugmentTask:
                 write_robomimic(folder / name, accepted, env_name=scene.name, model_file="")
             files = (name,)
         return ShardResult(
-            shard, len(variants), len(accepted), rejected, files,
+            shard,
+            len(variants),
+            len(accepted),
+            rejected,
+            files,
             worker={"scene_builds": builds(("scene", self.scene))},
         )
 

@@ -60,9 +60,13 @@ class TransformRanges:
             if key in doc:
                 low, high = schema.number_list(doc[key], f"{where}.{key}", error, length=2)
                 if low > high:
-                    raise error(f"{where}.{key}: expected [low, high] with low <= high, got {doc[key]}")
+                    raise error(
+                        f"{where}.{key}: expected [low, high] with low <= high, got {doc[key]}"
+                    )
                 if key == "yaw_deg" and max(abs(low), abs(high)) > 180:
-                    raise error(f"{where}.{key}: expected degrees within [-180, 180], got {doc[key]}")
+                    raise error(
+                        f"{where}.{key}: expected degrees within [-180, 180], got {doc[key]}"
+                    )
                 out[key] = (low, high)
         return cls(**out)
 
@@ -98,7 +102,8 @@ class TransformRanges:
         ss = np.random.SeedSequence([seed, _h64("object-centric"), _h64(str(episode)), variant])
         u = np.random.Generator(np.random.PCG64(ss)).random(3)
         return tuple(
-            float(lo + (hi - lo) * ui) for (lo, hi), ui in zip((self.x, self.y, self.yaw_deg), u)
+            float(lo + (hi - lo) * ui)
+            for (lo, hi), ui in zip((self.x, self.y, self.yaw_deg), u, strict=True)
         )  # type: ignore[return-value]
 
 
@@ -119,14 +124,13 @@ class PlanarTransform:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> PlanarTransform:
-        return cls(
-            float(raw["dx"]), float(raw["dy"]), float(raw["yaw_deg"]), tuple(raw["pivot"])
-        )  # type: ignore[arg-type]
+        return cls(float(raw["dx"]), float(raw["dy"]), float(raw["yaw_deg"]), tuple(raw["pivot"]))  # type: ignore[arg-type]
 
 
 def apply_poses(poses: np.ndarray, s: np.ndarray, t: PlanarTransform) -> np.ndarray:
     """(T, 7) poses (x y z qw qx qy qz) mapped by T^s[k] row by row; s: (T,) in [0, 1]."""
-    out = np.array(poses, dtype=np.float64, copy=True)
+    poses = np.asarray(poses, dtype=np.float64)
+    out = poses.copy()
     yaw = np.radians(t.yaw_deg) * s
     c, sn = np.cos(yaw), np.sin(yaw)
     px, py = out[:, 0] - t.pivot[0], out[:, 1] - t.pivot[1]
@@ -139,6 +143,7 @@ def apply_poses(poses: np.ndarray, s: np.ndarray, t: PlanarTransform) -> np.ndar
     out[:, 4] = ch * x - sh * y
     out[:, 5] = ch * y + sh * x
     out[:, 6] = ch * z + sh * w
+    out[s == 0] = poses[s == 0]  # untouched rows stay bit for bit the recording
     return out
 
 
@@ -195,4 +200,3 @@ def object_centric(
 def check_finite(t: PlanarTransform) -> None:
     if not all(math.isfinite(v) for v in (t.dx, t.dy, t.yaw_deg, *t.pivot)):
         raise SettingsError(f"transform: expected finite values, got {t}")
-

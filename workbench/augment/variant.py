@@ -231,7 +231,9 @@ def flat_params(values: Mapping[str, float | tuple[float, ...]]) -> dict[str, fl
     return out
 
 
-def provenance(source_id: str, v: Variant, seed: int | None, extra: Mapping[str, Any]) -> Provenance:
+def provenance(
+    source_id: str, v: Variant, seed: int | None, extra: Mapping[str, Any]
+) -> Provenance:
     transform = {
         **dict(extra),
         "initial_state": dict(v.initial_state),
@@ -301,9 +303,7 @@ def replay_provenance(
     settings = settings or ReplaySettings("open_loop", threads=1)
     t = dict(prov.transform)
     crop = tuple(t["crop"]) if t.get("crop") else None
-    source = prepare_source(
-        scene, config, raw, settings, crop=crop, t_start=t.get("t_start")
-    )
+    source = prepare_source(scene, config, raw, settings, crop=crop, t_start=t.get("t_start"))
     oc = t.get("object_centric")
     v = Variant(
         prov.variant or 0,
