@@ -277,7 +277,7 @@ class AugmentTask:
             len(accepted),
             rejected,
             files,
-            worker={"scene_builds": builds(("scene", self.scene))},
+            worker={"scene_builds": builds(("scene", self.scene)), **_ray_node()},
         )
 
     def finalize(self, out: Path, results: Sequence[ShardResult]) -> dict[str, Any]:
@@ -298,6 +298,19 @@ class AugmentTask:
             "episodes": summary.episodes,
             "frames": summary.frames,
         }
+
+
+def _ray_node() -> dict[str, str]:
+    """{"ray_node": id} when this process is a Ray worker (which node ran a shard)."""
+    import sys
+
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return {}
+    try:
+        return {"ray_node": ray.get_runtime_context().get_node_id()}
+    except Exception:  # not in a worker context
+        return {}
 
 
 def _model_xml(scene) -> str:
