@@ -432,3 +432,57 @@ def test_task_is_picklable_and_fingerprinted():
         cube_task(fmt="csv")
     assert copy.copy(t) == t
     assert Path(CUBE).exists()
+
+
+def test_the_in_rollout_penetration_and_trajectories_match_plain_references():
+    """The sensing model's replay equals `replay` on the scene as compiled (bit for bit), and
+    its contact sensor's depth equals kinematics + collision on every sample's state."""
+    from workbench.augment.variant import model_copies, sensing_scene, simulate, variant_episode
+    from workbench.replay import ReplaySettings, replay
+
+    task = cube_task(variants=4)
+    scene = task._scene()
+    config = task.config(scene)
+    source, variants = task.plan(0, 0, 4)
+    sensing, sensor = sensing_scene(scene)
+    assert sensing.model.nsensordata == scene.model.nsensordata + 1
+    data = mujoco.MjData(scene.model)
+    depths = []
+    import workbench.augment.variant as V
+
+    original = V.reject_reason
+
+    def spy(trace, source_, config_, penetration, *, limit):
+        depths.append(penetration)
+        return original(trace, source_, config_, penetration, limit=limit)
+
+    V.reject_reason = spy
+    try:
+        out = list(
+            simulate(
+                sensing,
+                source,
+                config,
+                variants,
+                task.settings,
+                models=model_copies(sensing, 3),
+                limit=1.0,
+                sensor=sensor,
+            )
+        )
+    finally:
+        V.reject_reason = original
+    for (v, trace, _), depth in zip(out, depths, strict=True):
+        ep = variant_episode(source, config, None, v.initial_state)
+        (ref,) = replay(scene, [ep], ReplaySettings("open_loop", threads=1), params=dict(v.values))
+        np.testing.assert_array_equal(trace.predicted["qpos"], ref.predicted["qpos"])
+        q = trace.predicted["qpos"][0][:-1]
+        full = np.tile(scene.model.qpos0, (len(q), 1))
+        full[:, trace.bound.qpos_index] = q
+        m = copy.copy(scene.model)
+        from workbench.physics import set_values
+
+        set_values(m, dict(v.values))
+        assert depth == pytest.approx(max_penetration(m, mujoco.MjData(m), full, None), abs=1e-12)
+        assert depth > 0  # the cube lands: contacts exist
+    del data

@@ -26,6 +26,7 @@ from workbench.augment.variant import (
     output_episode,
     prepare_source,
     provenance,
+    sensing_scene,
     simulate,
 )
 from workbench.datasets.lerobot import write_lerobot
@@ -244,18 +245,20 @@ class AugmentTask:
             "task": self.task or raw.metadata.get("task") or scene.name,
             "scene": scene.name,
         }
+        sensing, sensor = cached(("augment-sensing", self.scene), lambda: sensing_scene(scene))
         models = cached(
-            ("augment-models", self.scene, self.chunk), lambda: model_copies(scene, self.chunk)
+            ("augment-models", self.scene, self.chunk), lambda: model_copies(sensing, self.chunk)
         )
         accepted, rejected = [], {}
         for v, trace, reason in simulate(
-            scene,
+            sensing,
             source,
             config,
             variants,
             self.settings,
             models=models,
             limit=config.max_penetration,
+            sensor=sensor,
         ):
             if reason:
                 rejected[reason] = rejected.get(reason, 0) + 1

@@ -25,12 +25,13 @@ from workbench.errors import BindingError, EpisodeError
 from workbench.metrics.events import event_interval
 from workbench.physics import set_values
 from workbench.replay.binding import BoundEpisode
-from workbench.replay.drivers import mocap_rows
-from workbench.replay.forward import control_rows, forward_traces
+from workbench.replay.forward import control_rows, full_state_rows, simulate_windows
 from workbench.replay.prepare import prepare
+from workbench.replay.rollout import BatchSimulator
 from workbench.replay.settings import ReplaySettings
 from workbench.replay.timeline import Alignment
 from workbench.replay.trace import SimTrace
+from workbench.replay.windows import Window
 from workbench.scenes.driven import free_joint
 from workbench.scenes.scene import Scene
 
@@ -165,15 +166,10 @@ def max_penetration(
 
 
 def reject_reason(
-    trace: SimTrace,
-    source: Source,
-    config: AugmentConfig,
-    model: mujoco.MjModel,
-    data: mujoco.MjData,
-    *,
-    limit: float,
+    trace: SimTrace, source: Source, config: AugmentConfig, penetration: float, *, limit: float
 ) -> str | None:
-    """`diverged`, `nan`, `penetration`, `predicate:<name>`, or None for a valid variant."""
+    """`diverged`, `nan`, `predicate:<name>`, `penetration` (deeper than `limit` [m]), or None
+    for a valid variant."""
     if bool(np.any(trace.diverged)):
         return "diverged"
     if any(not np.isfinite(v).all() for v in trace.predicted.values()):
@@ -183,13 +179,27 @@ def reject_reason(
         pose = qpos_sim[:, list(source.columns[p.body])]
         if not p.holds(p.value(pose, trace.episode.times)):
             return f"predicate:{p.name}"
-    T = qpos_sim.shape[0]
-    full = np.tile(model.qpos0, (T, 1))
-    full[:, trace.bound.qpos_index] = qpos_sim
-    mocap = mocap_rows(model, trace.episode, trace.bound.mocap) if model.nmocap else None
-    if max_penetration(model, data, full, mocap) > limit:
+    if penetration > limit:
         return "penetration"
     return None
+
+
+PENETRATION_SENSOR = "workbench_penetration"
+_CONTACT_DIST, _REDUCE_MINDIST = 8, 1  # contact sensor: data="dist", reduce="mindist"
+
+
+def sensing_scene(scene: Scene) -> tuple[Scene, int]:
+    """The scene compiled with one more sensor, a contact sensor giving the smallest
+    `contact.dist` of all contacts (0 without contacts), and that sensor's address in
+    sensordata. Existing sensors keep their addresses; the dynamics are unchanged."""
+    spec = scene.spec()
+    sensor = spec.add_sensor()
+    sensor.name = PENETRATION_SENSOR
+    sensor.type = mujoco.mjtSensor.mjSENS_CONTACT
+    sensor.intprm = [_CONTACT_DIST, _REDUCE_MINDIST, 1]
+    model = spec.compile()
+    sid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, PENETRATION_SENSOR)
+    return dataclasses.replace(scene, model=model), int(model.sensor_adr[sid])
 
 
 def output_episode(trace: SimTrace, source: Source, variant: int, metadata: Mapping) -> Episode:
@@ -251,36 +261,61 @@ def simulate(
     *,
     models: Sequence[mujoco.MjModel],
     limit: float,
+    sensor: int,
 ) -> Iterator[tuple[Variant, SimTrace, str | None]]:
-    """Replay `variants` (len(models) per batched call, each in its own model copy with its values
-    applied in place and restored) and yield (variant, trace, reject reason or None) in order."""
-    data = [mujoco.MjData(m) for m in models]
+    """Replay `variants` open loop, len(models) per batched rollout call, each in its own model
+    copy with its values applied in place (restored after), and yield (variant, trace, reject
+    reason or None) in order.
+
+    `scene` must be a `sensing_scene` (its contact sensor at sensordata[`sensor`]): the
+    penetration of a variant is the deepest -dist it reports over the recorded samples (each
+    sample's state, as the step leaving it sees it), computed inside the rollout.
+    """
     chunk = len(models)
-    for first in range(0, len(variants), chunk):
-        group = list(variants[first : first + chunk])
-        episodes = [variant_episode(source, config, v.transform, v.initial_state) for v in group]
-        controls = [control_rows(scene.model, ep, source.bound) for ep in episodes]
-        restore = []
-        try:
-            for m, v in zip(models, group, strict=False):
-                restore.append(set_values(m, v.values))
-            traces = forward_traces(
-                scene.model,
-                episodes,
-                [source.alignment] * len(group),
-                [source.bound] * len(group),
-                settings,
-                controls,
-                episode_models=list(models[: len(group)]),
-            )
-            reasons = [
-                reject_reason(t, source, config, m, d, limit=limit)
-                for t, m, d in zip(traces, models, data, strict=False)
+    model = scene.model
+    with BatchSimulator(model, threads=settings.threads) as sim:
+        for first in range(0, len(variants), chunk):
+            group = list(variants[first : first + chunk])
+            episodes = [
+                variant_episode(source, config, v.transform, v.initial_state) for v in group
             ]
-        finally:
-            for m, previous in zip(models, restore, strict=False):
-                set_values(m, previous)
-        yield from zip(group, traces, reasons, strict=True)
+            states = [full_state_rows(model, ep, source.bound) for ep in episodes]
+            controls = [control_rows(model, ep, source.bound) for ep in episodes]
+            windows = [Window(i, 0, ep.num_samples) for i, ep in enumerate(episodes)]
+            restore = []
+            try:
+                for m, v in zip(models, group, strict=False):
+                    restore.append(set_values(m, v.values))
+                results = simulate_windows(
+                    sim,
+                    windows,
+                    states,
+                    controls,
+                    [source.alignment] * len(group),
+                    budget=settings.budget,
+                    models=list(models[: len(group)]),
+                )
+            finally:
+                for m, previous in zip(models, restore, strict=False):
+                    set_values(m, previous)
+            b = source.bound
+            for v, ep, r in zip(group, episodes, results, strict=True):
+                predicted = {"qpos": r.qpos[None, :, b.qpos_index]}
+                if b.qvel_index is not None:
+                    predicted["qvel"] = r.qvel[None, :, b.qvel_index]
+                trace = SimTrace(
+                    ep,
+                    settings.mode,
+                    np.zeros(1, dtype=int),
+                    predicted,
+                    source.alignment,
+                    b,
+                    np.array([r.diverged]),
+                )
+                dist = r.sensors[:, sensor]
+                dist = dist[np.isfinite(dist)]
+                depth = max(0.0, -float(dist.min())) if dist.size else 0.0
+                yield v, trace, reject_reason(trace, source, config, depth, limit=limit)
 
 
 def model_copies(scene: Scene, n: int) -> list[mujoco.MjModel]:
@@ -312,7 +347,15 @@ def replay_provenance(
         dict(t.get("initial_state") or {}),
     )
     limit = float(t.get("max_penetration", config.max_penetration))
+    sensing, sensor = sensing_scene(scene)
     ((_, trace, reason),) = simulate(
-        scene, source, config, [v], settings, models=model_copies(scene, 1), limit=limit
+        sensing,
+        source,
+        config,
+        [v],
+        settings,
+        models=model_copies(sensing, 1),
+        limit=limit,
+        sensor=sensor,
     )
     return output_episode(trace, source, v.index, metadata or raw.metadata), reason
