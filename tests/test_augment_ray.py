@@ -52,7 +52,9 @@ def test_a_killed_augment_worker_loses_no_variant(ray_local, tmp_path):
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     out = tmp_path / "out"
-    result = run_job(KillOnce(task, shards[1].name, str(flags)), shards, out, backend="ray", **QUIET)
+    result = run_job(
+        KillOnce(task, shards[1].name, str(flags)), shards, out, backend="ray", **QUIET
+    )
     thread.join(5)
     assert killed
     assert shard_names(out) == sorted(s.name for s in shards)
