@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from workbench.cli.augment import add_augment, cmd_augment
 from workbench.cli.calibrate import add_calibrate, cmd_calibrate
 from workbench.cli.check import add_check, cmd_check
 from workbench.cli.gap import add_gap, cmd_demo, cmd_gap, cmd_scenes
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("scenes", help="list the bundled scenes")
     add_make_scene(sub)
     add_retarget(sub)
+    add_augment(sub)
     demo = sub.add_parser("demo", help="gap reports on the bundled real data")
     demo.add_argument("--out", default="demo_out")
     args = parser.parse_args(argv)
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             "scene": cmd_scene,
             "demo": cmd_demo,
             "retarget": cmd_retarget,
+            "augment": cmd_augment,
         }[args.command](args)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -40,6 +40,7 @@ from workbench.scenes.scene import Binding, Scene, scene_from_spec
 _STRINGS = ("name", "description", "source", "license", "mjcf", "builder", "dataset_mapping")
 _TOP_KEYS = (*_STRINGS, "builder_args", "command_history", "allow_outside_paths", "binding")
 _TOP_KEYS += ("markers",)  # name -> "body:<b>" | "site:<s>" | "flex:<f>[i]" (scenes.markers)
+_TOP_KEYS += ("augment",)  # augmentation table, checked by workbench.augment.config
 
 
 def load_scene_folder(folder: str | Path) -> Scene:
