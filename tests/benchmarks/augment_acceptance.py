@@ -27,7 +27,7 @@ from workbench.execute import plan_shards, run_job
 from workbench.io import load_episodes
 from workbench.io.lerobot import read_lerobot_records
 from workbench.io.robomimic import read_robomimic_records
-from workbench.paths import scenes_root
+from workbench.paths import real_data_root, scenes_root
 from workbench.randomize import RandomizationSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def job(name, recordings, spec, variants, select, out, fmt, backend):
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--real", default=str(ROOT.parent.parent / "shared" / "data" / "real"))
+    p.add_argument("--real", default=str(real_data_root()))
     p.add_argument("--out", default=tempfile.mkdtemp(prefix="augment_acceptance_"))
     p.add_argument("--replay", type=int, default=20, help="variants regenerated per job")
     args = p.parse_args()

@@ -28,12 +28,13 @@ from mujoco import rollout
 from workbench.augment import AugmentTask
 from workbench.augment.variant import variant_episode
 from workbench.execute import plan_shards, run_job
+from workbench.paths import real_data_root
 from workbench.physics import set_values
 from workbench.randomize import RandomizationSpec
 from workbench.replay.forward import control_rows, full_state_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = ROOT.parent.parent / "shared" / "data" / "real"
+REAL = real_data_root()
 QUIET = {"progress": False, "log": lambda msg: None}
 PANDA_SPEC = {
     "parameters": {

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from workbench.paths import real_data_root
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -152,7 +154,7 @@ def main() -> int:
         job = [
             sys.executable,
             "ray_jobs/augment.py",
-            "/work/shared/data/real/cube_toss",
+            str(real_data_root() / "cube_toss"),
             "--scene",
             "cube_toss",
             "--spec",
