@@ -172,6 +172,13 @@ class AugmentTask:
     def variants_per_episode(self) -> list[int]:
         return [self.variants] * self.episodes()
 
+    def shard_cost(self, shard: ShardSpec) -> int:
+        """Simulation steps of a shard (its variants times the source's steps): the Ray
+        backend submits the longest shards first."""
+        scene = self._scene()
+        source = self._source(scene, self.config(scene), shard.episode)
+        return shard.size * (source.episode.num_samples - 1) * source.alignment.substeps
+
     def fingerprint(self) -> dict[str, Any]:
         config = self.config()
         return {
@@ -288,7 +295,7 @@ class AugmentTask:
         if accepted:
             name = SHARD_FILES[self.format]
             if self.format == "lerobot":
-                write_lerobot(folder / name, accepted)
+                write_lerobot(folder / name, accepted, encoding="plain")  # merged later
             else:
                 write_robomimic(folder / name, accepted, env_name=scene.name, model_file="")
             files = (name,)

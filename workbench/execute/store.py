@@ -31,7 +31,8 @@ RESULT = "result.json"
 
 class ShardTask(Protocol):
     """What an executor runs: picklable, with a JSON fingerprint of everything that sets its
-    outputs, writing one shard's files into a given (temporary) folder."""
+    outputs, writing one shard's files into a given (temporary) folder. Optional: `check()`,
+    `finalize(out, results)`, `shard_cost(shard)` (relative run time, for scheduling)."""
 
     def fingerprint(self) -> Mapping[str, Any]: ...
 
