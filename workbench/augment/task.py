@@ -288,8 +288,7 @@ class AugmentTask:
             if reason:
                 rejected[reason] = rejected.get(reason, 0) + 1
                 continue
-            ep = output_episode(trace, source, v.index, meta)
-            ep = dataclasses.replace(ep, id=f"{raw.id}/v{v.index:06d}")
+            ep = output_episode(trace, source, v.index, meta, episode_id=f"{raw.id}/v{v.index:06d}")
             accepted.append((ep, provenance(raw.id, v, self.seed, extra)))
         files: tuple[str, ...] = ()
         if accepted:

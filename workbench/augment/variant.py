@@ -135,15 +135,19 @@ def variant_episode(
             blend=config.blend,
         )
     if initial_state:
-        signals = dict(ep.signals)
+        first: dict[str, np.ndarray] = {}  # signal -> its first sample with the offsets added
         for key, offset in initial_state.items():
             name, _, column = key.partition("/")
-            sig = signals.get(name)
+            sig = ep.signals.get(name)
             if sig is None or column not in sig.columns:
                 raise BindingError(f"initial_state {key!r}: episode {ep.id!r} has no such column")
-            values = sig.values.copy()
-            values[0, list(sig.columns).index(column)] += offset
-            signals[name] = dataclasses.replace(sig, values=values)
+            row = first.setdefault(name, sig.values[0].copy())
+            row[sig.columns.index(column)] += offset
+        signals = dict(ep.signals)
+        for name, row in first.items():
+            values = signals[name].values.copy()
+            values[0] = row
+            signals[name] = dataclasses.replace(signals[name], values=values)
         ep = dataclasses.replace(ep, signals=signals)
     return ep
 
@@ -204,9 +208,17 @@ def sensing_scene(scene: Scene) -> tuple[Scene, int]:
     return dataclasses.replace(scene, model=model), int(model.sensor_adr[sid])
 
 
-def output_episode(trace: SimTrace, source: Source, variant: int, metadata: Mapping) -> Episode:
+def output_episode(
+    trace: SimTrace,
+    source: Source,
+    variant: int,
+    metadata: Mapping,
+    *,
+    episode_id: str | None = None,
+) -> Episode:
     """The variant as written: simulated `qpos`/`qvel`, passive bodies' `body_pose:` from the
-    simulated state, driven paths as replayed (transformed), id `<source>/v<variant>`."""
+    simulated state, driven paths as replayed (transformed), id `episode_id` (default
+    `<source>/v<variant>`)."""
     ep = trace.episode
     T = ep.num_samples
     signals = dict(ep.signals)
@@ -218,7 +230,7 @@ def output_episode(trace: SimTrace, source: Source, variant: int, metadata: Mapp
         key = f"body_pose:{body}"
         if key in signals:
             signals[key] = dataclasses.replace(signals[key], values=qpos[:, list(cols)].copy())
-    return Episode(f"{ep.id}/v{variant:06d}", ep.times, signals, dict(metadata))
+    return Episode(episode_id or f"{ep.id}/v{variant:06d}", ep.times, signals, dict(metadata))
 
 
 @dataclasses.dataclass(frozen=True)
