@@ -147,7 +147,9 @@ def ray_vs_serial(tosses: int, variants: int, root: Path, repeats: int) -> None:
     print(
         f"cube {n} variants (median of {repeats} jobs): serial {serial:.2f} s "
         f"({n / serial:.1f} variants/s), ray(2) {ray_s:.2f} s ({n / ray_s:.1f} variants/s); "
-        f"Ray workers busy {busy:.2f} cores in the shard phase"
+        f"shard phase serial {s_phase:.2f} s, ray {r_phase:.2f} s (workers busy {busy:.2f} "
+        f"cores); in the driver before and after it (check, merge): serial "
+        f"{serial - s_phase:.2f} s, ray {ray_s - r_phase:.2f} s"
     )
     ratios = [a / c for a, _, c, _, _ in rows]
     phase = [b / d for _, b, _, d, _ in rows]
