@@ -360,3 +360,47 @@ def test_fast_in_place_path_equals_checked_path(cube):
         rebuilt = Sample.from_dict(json.loads(json.dumps(s.to_dict())))
         with r.applied(rebuilt) as slow, values_applied(other, s.values) as checked:
             assert _model_arrays(slow) == _model_arrays(checked)
+
+
+def test_fast_path_on_copies_equals_checked_path_with_moments_and_inertia():
+    """On the randomizer's `copies` the fast path writes what the checked `values_applied`
+    writes (first moments after masses, a full inertia set), restores every array bit for bit,
+    and refuses a draw that breaks the inertia triangle like the checked path does."""
+    import copy
+
+    from workbench.physics import values_applied
+
+    panda = load_scene("panda")
+    spec = {
+        "parameters": {
+            "body_mc[link7][0]": {"distribution": "uniform", "lower": -0.002, "upper": 0.002},
+            "body_mass[link7]": {"distribution": "uniform", "lower": 0.5, "upper": 1.0},
+            "body_inertia[link6]": {"distribution": "uniform", "lower": 0.01, "upper": 0.02},
+            "scale:body_inertia[link5]": {"distribution": "uniform", "lower": 0.5, "upper": 1.5},
+            "dof_damping[joint3]": {"distribution": "uniform", "lower": 0.0, "upper": 0.5},
+        }
+    }
+    r = Randomizer(RandomizationSpec.from_dict(spec), panda.model)
+    (copy_,) = r.copies(1)
+    nominal = _model_arrays(copy_)
+    other = copy.copy(panda.model)
+    for s in r.samples("e", range(4), seed=2):
+        with r.applied(s, copy_) as fast, values_applied(other, s.values) as checked:
+            assert fast is copy_
+            assert _model_arrays(fast) == _model_arrays(checked)
+            assert _model_arrays(fast) != nominal
+        assert _model_arrays(copy_) == nominal
+    # an inertia set that breaks the triangle inequality is refused, the copy left as it was
+    bad = {
+        "parameters": {
+            "body_inertia[link6][2]": {"distribution": "uniform", "lower": 1.0, "upper": 2.0}
+        }
+    }
+    r = Randomizer(RandomizationSpec.from_dict(bad), panda.model)
+    (copy_,) = r.copies(1)
+    s = r.sample("e", 0)
+    with pytest.raises(ParameterError, match="triangle"), values_applied(other, s.values):
+        pass
+    with pytest.raises(ParameterError, match="triangle"), r.applied(s, copy_):
+        pass
+    assert _model_arrays(copy_) == nominal

@@ -1,14 +1,22 @@
 """Benchmark: augmentation jobs (AugmentTask) on the cube tosses and on the Panda.
 
-Prints, measured in one run (shared, noisy machines: ratios, no absolute targets):
-- per-variant overhead beyond physics stepping: a serial job's shard phase and whole job (merge
-  included) vs the same simulations as bare `mujoco.rollout` calls (one per variant, model with
-  the values applied in place, the same initial state and controls), on cube tosses (~6 ms of
-  physics per variant) and on the Panda (~1 s of physics per variant);
-- Ray with 2 workers vs serial throughput on the same cube job (Ray warm, start apart);
+Prints, measured in one run (shared, noisy machines: ratios, no absolute targets; every timed
+job is repeated and the median reported):
+- per-variant overhead beyond physics stepping: a serial job's shard phase and whole job (check,
+  merge included) vs the bare physics: one `mujoco.rollout` call per variant (model with the
+  values applied in place, the same initial state and controls; only the rollout call timed), on
+  cube tosses (~4 ms of physics per variant) and on the Panda (~150 ms per variant);
+- Ray with 2 workers vs serial throughput on the same job (per repeat a job on other tosses,
+  so both backends load its recordings; Ray started and its workers warm, start time apart),
+  with the workers' CPU seconds during the shard phase (both busy: ~2 cores);
 - peak RSS per Ray worker for N and 10 N variants (a fresh Ray for each).
 
+Every timed job runs in a warm process (imports and first-call costs paid by a warm-up job,
+reported apart) with the executor's per-process cache cleared, so each job loads its recordings,
+prepares its sources and compiles its scene itself.
+
 Run: python tests/benchmarks/bench_augment.py [--tosses 8] [--variants 50] [--panda-variants 8]
+     [--repeats 3]
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import argparse
 import copy
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +36,7 @@ from mujoco import rollout
 
 from workbench.augment import AugmentTask
 from workbench.augment.variant import variant_episode
-from workbench.execute import plan_shards, run_job
+from workbench.execute import cache, plan_shards, run_job
 from workbench.paths import real_data_root
 from workbench.physics import set_values
 from workbench.randomize import RandomizationSpec
@@ -47,10 +56,14 @@ PANDA_SPEC = {
 }
 
 
-def cube_task(tosses: int, variants: int) -> AugmentTask:
+def cube_task(tosses: int, variants: int, first: int = 0) -> AugmentTask:
     spec = RandomizationSpec.load(ROOT / "scenes/cube_toss/randomization.toml").to_dict()
     return AugmentTask(
-        "cube_toss", (str(REAL / "cube_toss"),), spec, variants, select=f"0:{tosses}"
+        "cube_toss",
+        (str(REAL / "cube_toss"),),
+        spec,
+        variants,
+        select=f"{first}:{first + tosses}",
     )
 
 
@@ -59,15 +72,15 @@ def panda_task(variants: int) -> AugmentTask:
 
 
 def physics_only(task: AugmentTask) -> tuple[float, int]:
-    """Seconds to simulate every variant with bare mujoco.rollout (1 thread), and the steps."""
+    """Seconds of bare mujoco.rollout calls (1 thread) simulating every variant, and the steps."""
     scene = task._scene()
     config = task.config(scene)
     model = copy.copy(scene.model)
     data = mujoco.MjData(model)
     size = mujoco.mj_stateSize(model, mujoco.mjtState.mjSTATE_FULLPHYSICS)
-    plans = [task.plan(e, 0, task.variants) for e in range(task.episodes())]
     steps, seconds = 0, 0.0
-    for source, variants in plans:
+    for e in range(task.episodes()):
+        source, variants = task.plan(e, 0, task.variants)
         n = source.alignment.substeps
         for v in variants:
             ep = variant_episode(source, config, v.transform, v.initial_state)
@@ -75,21 +88,23 @@ def physics_only(task: AugmentTask) -> tuple[float, int]:
             ctrl = control_rows(model, ep, source.bound)
             nstep = (ep.num_samples - 1) * n
             control = None if ctrl is None else np.repeat(ctrl[:-1], n, axis=0)[None]
-            start = time.perf_counter()
             old = set_values(model, v.values)
             mujoco.mj_resetData(model, data)
             data.qpos[:], data.qvel[:] = qpos[0], qvel[0]
             state = np.zeros((1, size))
             mujoco.mj_getState(model, data, state[0], mujoco.mjtState.mjSTATE_FULLPHYSICS)
+            start = time.perf_counter()
             rollout.rollout(model, data, state, control, nstep=nstep)
-            set_values(model, old)
             seconds += time.perf_counter() - start
+            set_values(model, old)
             steps += nstep
     return seconds, steps
 
 
 def timed(task, out: Path, backend: str, size: int):
+    """(whole job seconds, JobResult) of a job run with an empty per-process cache."""
     shutil.rmtree(out, ignore_errors=True)
+    cache.clear()
     start = time.perf_counter()
     result = run_job(
         task, plan_shards(task.variants_per_episode(), size), out, backend=backend, **QUIET
@@ -97,20 +112,51 @@ def timed(task, out: Path, backend: str, size: int):
     return time.perf_counter() - start, result
 
 
-def overhead(name: str, task: AugmentTask, root: Path, size: int) -> None:
-    task.check()
+def overhead(name: str, task: AugmentTask, root: Path, size: int, repeats: int) -> None:
     physics, steps = physics_only(task)
-    whole, result = timed(task, root / name, "serial", size)
+    runs = [timed(task, root / f"{name}{r}", "serial", size) for r in range(repeats)]
+    whole = statistics.median(w for w, _ in runs)
+    shards = statistics.median(r.seconds for _, r in runs)
+    result = runs[0][1]
     n = task.variants * task.episodes()
     print(
         f"{name}: {n} variants, {steps} steps; bare rollout {physics:.2f} s "
-        f"({steps / physics:.0f} steps/s); serial job {whole:.2f} s (shards {result.seconds:.2f} s)"
+        f"({1e3 * physics / n:.1f} ms per variant); serial job {whole:.2f} s (shard phase "
+        f"{shards:.2f} s), median of {repeats}"
     )
     print(
         f"{name}: overhead beyond physics per variant: shard phase "
-        f"{100 * (result.seconds - physics) / physics:.1f} %, whole job (check, merge) "
+        f"{100 * (shards - physics) / physics:.1f} %, whole job (check, merge) "
         f"{100 * (whole - physics) / physics:.1f} %; accepted {result.accepted}, "
         f"rejected {result.rejected}"
+    )
+
+
+def ray_vs_serial(tosses: int, variants: int, root: Path, repeats: int) -> None:
+    """Same job on both backends, once per repeat (each repeat on other tosses)."""
+    rows = []
+    for r in range(repeats):
+        job = cube_task(tosses, variants, first=tosses * (r + 1))
+        assert job.settings.threads == 1  # one rollout thread per worker: 2 workers, 2 cores
+        serial, s = timed(job, root / f"serial{r}", "serial", 50)
+        ray_s, q = timed(job, root / f"ray{r}", "ray", 50)
+        cpu = sum(x.worker.get("cpu_s", float("nan")) for x in q.results.values())
+        rows.append((serial, s.seconds, ray_s, q.seconds, cpu / q.seconds))
+    n = tosses * variants
+    serial, s_phase, ray_s, r_phase, busy = (statistics.median(c) for c in zip(*rows, strict=True))
+    print(
+        f"cube {n} variants (median of {repeats} jobs): serial {serial:.2f} s "
+        f"({n / serial:.1f} variants/s), ray(2) {ray_s:.2f} s ({n / ray_s:.1f} variants/s); "
+        f"shard phase serial {s_phase:.2f} s, ray {r_phase:.2f} s (workers busy {busy:.2f} "
+        f"cores); in the driver before and after it (check, merge): serial "
+        f"{serial - s_phase:.2f} s, ray {ray_s - r_phase:.2f} s"
+    )
+    ratios = [a / c for a, _, c, _, _ in rows]
+    phase = [b / d for _, b, _, d, _ in rows]
+    print(
+        f"ratio ray(2) / serial throughput: whole job {statistics.median(ratios):.2f}x "
+        f"(runs {', '.join(f'{x:.2f}' for x in ratios)}), shard phase "
+        f"{statistics.median(phase):.2f}x"
     )
 
 
@@ -128,27 +174,24 @@ def main() -> None:
     p.add_argument("--tosses", type=int, default=8)
     p.add_argument("--variants", type=int, default=50)
     p.add_argument("--panda-variants", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench_augment_"))
     env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
-    cube = cube_task(args.tosses, args.variants)
-    overhead("cube", cube, root, 50)
-    overhead("panda", panda_task(args.panda_variants), root, 4)
-    serial, serial_result = timed(cube, root / "serial", "serial", 50)
+    start = time.perf_counter()
+    timed(cube_task(2, 2, first=390), root / "warm", "serial", 1)
+    timed(panda_task(1), root / "warm", "serial", 1)
+    print(
+        f"warm-up (imports, first-call costs; once per process): {time.perf_counter() - start:.1f} s"
+    )
+    overhead("cube", cube_task(args.tosses, args.variants), root, 50, args.repeats)
+    overhead("panda", panda_task(args.panda_variants), root, 4, args.repeats)
     t = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, runtime_env=env, log_to_driver=False)
     start_s = time.perf_counter() - t
-    timed(cube_task(2, 2), root / "warm", "ray", 1)  # workers up, scene compiled
-    ray_s, ray_result = timed(cube, root / "ray", "ray", 50)
-    n = args.tosses * args.variants
-    print(
-        f"cube serial {serial:.2f} s ({n / serial:.1f} variants/s), ray(2) {ray_s:.2f} s "
-        f"({n / ray_s:.1f} variants/s), ray start {start_s:.1f} s"
-    )
-    print(
-        f"ratio ray(2) / serial throughput: whole job {serial / ray_s:.2f}x, shard phase "
-        f"{serial_result.seconds / ray_result.seconds:.2f}x"
-    )
+    timed(cube_task(2, 2, first=390), root / "warm", "ray", 1)  # workers up, scene compiled
+    print(f"ray start {start_s:.1f} s")
+    ray_vs_serial(args.tosses, args.variants, root, args.repeats)
     ray.shutdown()
     for k in (1, 10):
         big = cube_task(args.tosses, max(1, args.variants * k // 10))

@@ -22,7 +22,6 @@ from workbench.augment.transform import TransformRanges
 from workbench.augment.variant import (
     Source,
     Variant,
-    model_copies,
     output_episode,
     prepare_source,
     provenance,
@@ -126,12 +125,18 @@ class AugmentTask:
         key = ("episodes", self.recordings, self._mapping(scene), self.select)
         return cached(key, lambda: load_episodes(list(self.recordings), key[2], select=self.select))
 
+    def _sensing(self, scene):
+        """The scene with its penetration sensor, and the sensor's address (`sensing_scene`)."""
+        return cached(("augment-sensing", self.scene), lambda: sensing_scene(scene))
+
     def _randomizer(self, scene):
+        """The spec bound to the sensing model (variants are simulated on its `copies`)."""
         from workbench.randomize import Randomizer
 
         spec = self._spec()
+        model = self._sensing(scene)[0].model
         return cached(
-            ("randomizer", self.scene, spec.digest()), lambda: Randomizer(spec, scene.model)
+            ("augment-randomizer", self.scene, spec.digest()), lambda: Randomizer(spec, model)
         )
 
     def config(self, scene=None) -> AugmentConfig:
@@ -166,6 +171,13 @@ class AugmentTask:
 
     def variants_per_episode(self) -> list[int]:
         return [self.variants] * self.episodes()
+
+    def shard_cost(self, shard: ShardSpec) -> int:
+        """Simulation steps of a shard (its variants times the source's steps): the Ray
+        backend submits the longest shards first."""
+        scene = self._scene()
+        source = self._source(scene, self.config(scene), shard.episode)
+        return shard.size * (source.episode.num_samples - 1) * source.alignment.substeps
 
     def fingerprint(self) -> dict[str, Any]:
         config = self.config()
@@ -209,6 +221,11 @@ class AugmentTask:
     # -- one shard -------------------------------------------------------------------------
     def plan(self, e: int, start: int, stop: int) -> tuple[Source, list[Variant]]:
         """The source and the variants [start, stop) of episode number `e` (drawn, not run)."""
+        source, _, variants = self._draw(e, start, stop)
+        return source, variants
+
+    def _draw(self, e: int, start: int, stop: int) -> tuple[Source, list, list[Variant]]:
+        """The source, the spec's samples and the variants [start, stop) of episode `e`."""
         scene = self._scene()
         config = self.config(scene)
         source = self._source(scene, config, e)
@@ -223,12 +240,12 @@ class AugmentTask:
                 dx, dy, yaw = config.transform.sample(raw_id, s.variant, self.seed)
                 transform = PlanarTransform(dx, dy, yaw, source.pivot)
             out.append(Variant(s.variant, s.values, transform, s.initial_state))
-        return source, out
+        return source, samples, out
 
     def __call__(self, shard: ShardSpec, folder: Path) -> ShardResult:
         scene = self._scene()
         config = self.config(scene)
-        source, variants = self.plan(shard.episode, shard.start, shard.stop)
+        source, samples, variants = self._draw(shard.episode, shard.start, shard.stop)
         raw = self._episodes(scene)[shard.episode]
         digest = self._spec().digest()
         extra = {
@@ -245,10 +262,17 @@ class AugmentTask:
             "task": self.task or raw.metadata.get("task") or scene.name,
             "scene": scene.name,
         }
-        sensing, sensor = cached(("augment-sensing", self.scene), lambda: sensing_scene(scene))
+        sensing, sensor = self._sensing(scene)
+        randomizer = self._randomizer(scene)
         models = cached(
-            ("augment-models", self.scene, self.chunk), lambda: model_copies(sensing, self.chunk)
+            ("augment-models", self.scene, randomizer.digest, self.chunk),
+            lambda: randomizer.copies(self.chunk),
         )
+        drawn = {s.variant: s for s in samples}
+
+        def apply(model, v: Variant):
+            return randomizer.applied(drawn[v.index], model)
+
         accepted, rejected = [], {}
         for v, trace, reason in simulate(
             sensing,
@@ -259,18 +283,18 @@ class AugmentTask:
             models=models,
             limit=config.max_penetration,
             sensor=sensor,
+            apply=apply,
         ):
             if reason:
                 rejected[reason] = rejected.get(reason, 0) + 1
                 continue
-            ep = output_episode(trace, source, v.index, meta)
-            ep = dataclasses.replace(ep, id=f"{raw.id}/v{v.index:06d}")
+            ep = output_episode(trace, source, v.index, meta, episode_id=f"{raw.id}/v{v.index:06d}")
             accepted.append((ep, provenance(raw.id, v, self.seed, extra)))
         files: tuple[str, ...] = ()
         if accepted:
             name = SHARD_FILES[self.format]
             if self.format == "lerobot":
-                write_lerobot(folder / name, accepted)
+                write_lerobot(folder / name, accepted, encoding="plain")  # merged later
             else:
                 write_robomimic(folder / name, accepted, env_name=scene.name, model_file="")
             files = (name,)

@@ -9,9 +9,11 @@ so `replay_provenance` rebuilds and replays it alone, without the spec or the sa
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import mujoco
@@ -23,7 +25,7 @@ from workbench.datasets.provenance import Provenance
 from workbench.episode import Episode, Signal
 from workbench.errors import BindingError, EpisodeError
 from workbench.metrics.events import event_interval
-from workbench.physics import set_values
+from workbench.physics import values_applied
 from workbench.replay.binding import BoundEpisode
 from workbench.replay.forward import control_rows, full_state_rows, simulate_windows
 from workbench.replay.prepare import prepare
@@ -133,15 +135,19 @@ def variant_episode(
             blend=config.blend,
         )
     if initial_state:
-        signals = dict(ep.signals)
+        first: dict[str, np.ndarray] = {}  # signal -> its first sample with the offsets added
         for key, offset in initial_state.items():
             name, _, column = key.partition("/")
-            sig = signals.get(name)
+            sig = ep.signals.get(name)
             if sig is None or column not in sig.columns:
                 raise BindingError(f"initial_state {key!r}: episode {ep.id!r} has no such column")
-            values = sig.values.copy()
-            values[0, list(sig.columns).index(column)] += offset
-            signals[name] = dataclasses.replace(sig, values=values)
+            row = first.setdefault(name, sig.values[0].copy())
+            row[sig.columns.index(column)] += offset
+        signals = dict(ep.signals)
+        for name, row in first.items():
+            values = signals[name].values.copy()
+            values[0] = row
+            signals[name] = dataclasses.replace(signals[name], values=values)
         ep = dataclasses.replace(ep, signals=signals)
     return ep
 
@@ -202,9 +208,17 @@ def sensing_scene(scene: Scene) -> tuple[Scene, int]:
     return dataclasses.replace(scene, model=model), int(model.sensor_adr[sid])
 
 
-def output_episode(trace: SimTrace, source: Source, variant: int, metadata: Mapping) -> Episode:
+def output_episode(
+    trace: SimTrace,
+    source: Source,
+    variant: int,
+    metadata: Mapping,
+    *,
+    episode_id: str | None = None,
+) -> Episode:
     """The variant as written: simulated `qpos`/`qvel`, passive bodies' `body_pose:` from the
-    simulated state, driven paths as replayed (transformed), id `<source>/v<variant>`."""
+    simulated state, driven paths as replayed (transformed), id `episode_id` (default
+    `<source>/v<variant>`)."""
     ep = trace.episode
     T = ep.num_samples
     signals = dict(ep.signals)
@@ -216,7 +230,7 @@ def output_episode(trace: SimTrace, source: Source, variant: int, metadata: Mapp
         key = f"body_pose:{body}"
         if key in signals:
             signals[key] = dataclasses.replace(signals[key], values=qpos[:, list(cols)].copy())
-    return Episode(f"{ep.id}/v{variant:06d}", ep.times, signals, dict(metadata))
+    return Episode(episode_id or f"{ep.id}/v{variant:06d}", ep.times, signals, dict(metadata))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,6 +266,15 @@ def provenance(
     return Provenance(source_id, v.index, seed, transform, flat_params(v.values))
 
 
+Apply = Callable[[mujoco.MjModel, Variant], AbstractContextManager]
+
+
+def checked_values(model: mujoco.MjModel, variant: Variant) -> AbstractContextManager:
+    """The variant's physics values applied to `model` in place, every value checked
+    (`workbench.physics.values_applied`), restored exactly when the block ends."""
+    return values_applied(model, variant.values)
+
+
 def simulate(
     scene: Scene,
     source: Source,
@@ -262,10 +285,12 @@ def simulate(
     models: Sequence[mujoco.MjModel],
     limit: float,
     sensor: int,
+    apply: Apply = checked_values,
 ) -> Iterator[tuple[Variant, SimTrace, str | None]]:
     """Replay `variants` open loop, len(models) per batched rollout call, each in its own model
-    copy with its values applied in place (restored after), and yield (variant, trace, reject
-    reason or None) in order.
+    copy with its values applied in place by `apply(model, variant)` (a context manager that
+    restores them; e.g. `Randomizer.applied` for samples it drew, on its `copies`), and yield
+    (variant, trace, reject reason or None) in order.
 
     `scene` must be a `sensing_scene` (its contact sensor at sensordata[`sensor`]): the
     penetration of a variant is the deepest -dist it reports over the recorded samples (each
@@ -282,10 +307,9 @@ def simulate(
             states = [full_state_rows(model, ep, source.bound) for ep in episodes]
             controls = [control_rows(model, ep, source.bound) for ep in episodes]
             windows = [Window(i, 0, ep.num_samples) for i, ep in enumerate(episodes)]
-            restore = []
-            try:
+            with contextlib.ExitStack() as applied:
                 for m, v in zip(models, group, strict=False):
-                    restore.append(set_values(m, v.values))
+                    applied.enter_context(apply(m, v))
                 results = simulate_windows(
                     sim,
                     windows,
@@ -295,9 +319,6 @@ def simulate(
                     budget=settings.budget,
                     models=list(models[: len(group)]),
                 )
-            finally:
-                for m, previous in zip(models, restore, strict=False):
-                    set_values(m, previous)
             b = source.bound
             for v, ep, r in zip(group, episodes, results, strict=True):
                 predicted = {"qpos": r.qpos[None, :, b.qpos_index]}

@@ -56,9 +56,17 @@ def _fixed(values: np.ndarray) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
+# parquet encodings: "compact" (snappy, dictionary pages: small files, LeRobot's choice) and
+# "plain" (uncompressed, no dictionary: ~2-4x faster to write and read; same values)
+ENCODINGS = {
+    "compact": {"compression": "snappy"},
+    "plain": {"compression": "none", "use_dictionary": False},
+}
+
+
+def _write_parquet(table: pa.Table, path: Path, encoding: str = "compact") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="snappy")
+    pq.write_table(table, path, **ENCODINGS[encoding])
 
 
 def tasks_table(tasks: list[str]) -> pa.Table:
@@ -142,6 +150,7 @@ def write_lerobot(
     features: Mapping[str, str] | None = None,
     file_frames: int = 1_000_000,
     chunk_size: int = 1000,
+    encoding: str = "compact",
 ) -> WriteSummary:
     """Write episodes (each optionally with its Provenance) as a LeRobot v3.0 dataset.
 
@@ -159,14 +168,20 @@ def write_lerobot(
         `ctrl` -> `action`, ...).
       file_frames: frames per data file before a new file starts.
       chunk_size: files per chunk folder.
+      encoding: parquet encoding, "compact" (snappy, dictionary pages) or "plain"
+        (uncompressed: faster to write and read back, e.g. shards merged later); same values.
     Raises:
       DatasetError: no episodes, or episodes whose signals differ.
       OutputError: `folder` cannot be written.
     """
+    if encoding not in ENCODINGS:
+        raise DatasetError(f"encoding: expected one of {list(ENCODINGS)}, got {encoding!r}")
     folder = check_output_folder(folder, option="dataset folder")
     staged = staging_folder(folder)
     try:
-        summary = _write(staged, records, fps, task, robot_type, features, file_frames, chunk_size)
+        summary = _write(
+            staged, records, fps, task, robot_type, features, file_frames, chunk_size, encoding
+        )
     except BaseException:
         import shutil
 
@@ -176,7 +191,9 @@ def write_lerobot(
     return dataclasses.replace(summary, path=folder)
 
 
-def _write(root, records, fps, task, robot_type, features, file_frames, chunk_size) -> WriteSummary:
+def _write(
+    root, records, fps, task, robot_type, features, file_frames, chunk_size, encoding
+) -> WriteSummary:
     layout = None
     tasks: dict[str, int] = {}
     stats: dict[str, RunningStats] = {}
@@ -194,7 +211,7 @@ def _write(root, records, fps, task, robot_type, features, file_frames, chunk_si
         rel = DATA_PATH.format(
             chunk_index=file_number // chunk_size, file_index=file_number % chunk_size
         )
-        _write_parquet(pa.concat_tables(pending), root / rel)
+        _write_parquet(pa.concat_tables(pending), root / rel, encoding)
         files.append(rel)
         pending, pending_frames = [], 0
         file_number += 1
@@ -263,9 +280,11 @@ def _write(root, records, fps, task, robot_type, features, file_frames, chunk_si
         raise DatasetError("records: expected at least one episode, got none")
     flush()
     _write_parquet(
-        _episodes_table(episode_rows), root / EPISODES_PATH.format(chunk_index=0, file_index=0)
+        _episodes_table(episode_rows),
+        root / EPISODES_PATH.format(chunk_index=0, file_index=0),
+        encoding,
     )
-    _write_parquet(tasks_table(list(tasks)), root / TASKS_PATH)
+    _write_parquet(tasks_table(list(tasks)), root / TASKS_PATH, encoding)
     info = _info(
         layout, fps, robot_type, len(episode_rows), index, len(tasks), chunk_size, episode_rows
     )

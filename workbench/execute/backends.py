@@ -38,13 +38,20 @@ class SerialBackend:
             on_done(run_shard(task, shard, out))
 
 
+def longest_first(task: ShardTask, shards: Sequence[ShardSpec]) -> list[ShardSpec]:
+    """Shards in decreasing order of `task.shard_cost(shard)` (default: variants), ties in
+    job order: workers that take the longest shards first finish together (a short tail)."""
+    cost = getattr(task, "shard_cost", None) or (lambda shard: shard.size)
+    return sorted(shards, key=cost, reverse=True)
+
+
 def _remote_shard(task: ShardTask, shard: ShardSpec, out: str) -> dict[str, Any]:
     return run_shard(task, shard, out).to_dict()
 
 
 @dataclasses.dataclass(frozen=True)
 class RayBackend:
-    """Shards as Ray tasks (one CPU each).
+    """Shards as Ray tasks (one CPU each), submitted longest first (`longest_first`).
 
     Attributes:
       address: a cluster to join (`ray://...`, `host:port` or "auto"); default `RAY_ADDRESS`,
@@ -85,7 +92,8 @@ class RayBackend:
         try:
             remote = ray.remote(num_cpus=1, max_retries=self.max_retries)(_remote_shard)
             task_ref = ray.put(task)
-            pending = {remote.remote(task_ref, s, str(Path(out).absolute())): s for s in shards}
+            folder = str(Path(out).absolute())
+            pending = {remote.remote(task_ref, s, folder): s for s in longest_first(task, shards)}
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:

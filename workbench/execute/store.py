@@ -31,7 +31,8 @@ RESULT = "result.json"
 
 class ShardTask(Protocol):
     """What an executor runs: picklable, with a JSON fingerprint of everything that sets its
-    outputs, writing one shard's files into a given (temporary) folder."""
+    outputs, writing one shard's files into a given (temporary) folder. Optional: `check()`,
+    `finalize(out, results)`, `shard_cost(shard)` (relative run time, for scheduling)."""
 
     def fingerprint(self) -> Mapping[str, Any]: ...
 
@@ -61,7 +62,7 @@ def run_shard(task: ShardTask, shard: ShardSpec, out: str | Path) -> ShardResult
     shards.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{shard.name}-", dir=shards))
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = task(shard, tmp)
         result = ShardResult(
             shard,
@@ -70,7 +71,11 @@ def run_shard(task: ShardTask, shard: ShardSpec, out: str | Path) -> ShardResult
             dict(result.rejected),
             result.files,
             round(time.perf_counter() - start, 6),
-            {**worker_info(), **dict(result.worker)},
+            {
+                **worker_info(),
+                "cpu_s": round(time.process_time() - cpu, 6),
+                **dict(result.worker),
+            },
         )
         (tmp / RESULT).write_text(json.dumps(result.to_dict(), indent=1) + "\n")
         try:

@@ -10,6 +10,7 @@ variant or 10,000 at once gives the same values.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import hashlib
 import weakref
@@ -22,7 +23,8 @@ import numpy as np
 from workbench.episode import Episode
 from workbench.errors import BindingError, ConfigError, ParameterError, name_list
 from workbench.physics import resolve, values_applied
-from workbench.physics.names import ParameterAddress, parse_name
+from workbench.physics.apply import inertia_violation
+from workbench.physics.names import ParameterAddress, parse_name, write_order
 from workbench.physics.validate import check_value
 from workbench.randomize.spec import RandomizationSpec, SignalNoise
 
@@ -131,13 +133,18 @@ class Randomizer:
             )
         self._bound = tuple(bound)
         self._setconst = any(b.address.needs_setconst for b in self._bound)
-        self._scratch = mujoco.MjData(model) if self._setconst else None
-        # the fast path writes drawn samples without per-sample checks: every rule left is
-        # per element and every draw lies between the extremes checked below
-        self._fast = not any(
+        # the fast path writes drawn samples without per-element checks: every per-element rule
+        # holds because every draw lies between the extremes checked below; rules over several
+        # elements together (a body's principal inertias) are checked per sample after writing
+        self._joint = any(
             b.address.field in _JOINT_RULES and b.address.base is None for b in self._bound
         )
+        self._order = sorted(range(len(bound)), key=lambda i: write_order(bound[i].address))
         self._drawn: weakref.WeakValueDictionary[int, Sample] = weakref.WeakValueDictionary()
+        # models the fast path writes into: the bound one and its copies (`copies`), each with
+        # its flat views of the bound fields and a scratch MjData for mj_setConst
+        self._targets: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._targets[model] = self._views(model)
         for b, p in zip(self._bound, spec.parameters, strict=True):  # extremes must be writable
             # the smallest and largest uniforms the generator can give (see _uniforms)
             low, high = p.distribution.ppf(np.array([_TINY, 1 - 2.0**-53]))
@@ -210,51 +217,83 @@ class Randomizer:
                 f"spec {sample.spec[:12]}, not this one ({self.digest[:12]})"
             )
 
+    def copies(self, n: int) -> list[mujoco.MjModel]:
+        """`n` copies of the bound model that `applied` writes samples into as fast as into the
+        bound model (e.g. one per variant of a batched rollout). Leave their values as `applied`
+        restores them: the fast path relies on the values the extremes were checked against."""
+        out = []
+        for _ in range(n):
+            m = copy.copy(self.model)
+            self._targets[m] = self._views(m)
+            out.append(m)
+        return out
+
+    def _views(self, model: mujoco.MjModel) -> tuple[list[np.ndarray | None], Any]:
+        flats = [
+            None if b.flat is None else b.address.array(model).reshape(-1) for b in self._bound
+        ]
+        return flats, mujoco.MjData(model) if self._setconst else None
+
     @contextlib.contextmanager
     def applied(
         self, sample: Sample, model: mujoco.MjModel | None = None
     ) -> Iterator[mujoco.MjModel]:
         """Write the sample's physics values into `model` (default: the bound one) in place for a
-        `with` block; restored bit for bit after (`workbench.physics.values_applied`)."""
+        `with` block; restored bit for bit after (`workbench.physics.values_applied`).
+
+        A sample this randomizer drew, written into the bound model or one of its `copies`,
+        takes a fast path (names resolved and value ranges checked once, at construction);
+        any other model or sample goes through the fully checked `values_applied`."""
         self._check(sample)
-        own = model is None or model is self.model
-        if own and self._fast and self._drawn.get(id(sample)) is sample:
-            previous = self._write(sample)
+        target = self.model if model is None else model
+        views = self._targets.get(target)
+        if views is not None and self._drawn.get(id(sample)) is sample:
+            previous = self._write(sample, target, views)
             try:
-                yield self.model
+                yield target
             finally:
-                self._restore(previous)
+                self._restore(previous, target, views)
             return
-        with values_applied(self.model if model is None else model, sample.values) as m:
+        with values_applied(target, sample.values) as m:
             yield m
 
-    def _write(self, sample: Sample) -> list:
-        """Write a sample this randomizer drew (its values are known valid) into the bound
-        model; returns the exact previous elements."""
-        previous = []
-        opt = self.model.opt
-        for b in self._bound:
-            value = sample.values[b.name]
-            if b.flat is None:
+    def _write(self, sample: Sample, model: mujoco.MjModel, views) -> list:
+        """Write a sample this randomizer drew (its values are known valid element by element)
+        into `model`; returns the exact previous elements. Raises ParameterError, leaving the
+        model as it was, when the values break a rule over several elements."""
+        flats, scratch = views
+        previous: list = [None] * len(self._bound)
+        opt = model.opt
+        for i in self._order:  # first moments last: they divide by the (written) mass
+            b, flat, value = self._bound[i], flats[i], sample.values[self._bound[i].name]
+            if flat is None:
                 attr = b.address.field[4:]
-                previous.append(getattr(opt, attr))
+                previous[i] = getattr(opt, attr)
                 setattr(opt, attr, float(value))
+                continue
+            previous[i] = flat[b.index]  # fancy indexing copies
+            if write_order(b.address):
+                b.address.write(model, value)
             else:
-                previous.append(b.flat[b.index])  # fancy indexing copies
-                b.flat[b.index] = value if b.base is None else b.base * value
+                flat[b.index] = value if b.base is None else b.base * value
+        problem = inertia_violation(model) if self._joint else None
+        if problem:
+            self._restore(previous, model, views)
+            raise ParameterError(problem)
         if self._setconst:
-            mujoco.mj_setConst(self.model, self._scratch)
+            mujoco.mj_setConst(model, scratch)
         return previous
 
-    def _restore(self, previous: list) -> None:
-        opt = self.model.opt
-        for b, before in zip(self._bound, previous, strict=True):
-            if b.flat is None:
+    def _restore(self, previous: list, model: mujoco.MjModel, views) -> None:
+        flats, scratch = views
+        opt = model.opt
+        for b, flat, before in zip(self._bound, flats, previous, strict=True):
+            if flat is None:
                 setattr(opt, b.address.field[4:], before)
             else:
-                b.flat[b.index] = before
+                flat[b.index] = before
         if self._setconst:
-            mujoco.mj_setConst(self.model, self._scratch)
+            mujoco.mj_setConst(model, scratch)
 
     def check_episode(self, episode: Episode) -> None:
         """Raise BindingError if a noise entry names a signal or column the episode lacks."""

@@ -1,0 +1,81 @@
+"""The augmentation fast paths write what the checked paths write: physics values through the
+Randomizer's fast path on its model copies (vs `values_applied`, every value checked) and shards
+in plain parquet (vs compact) give byte-identical merged datasets; shard scheduling and the
+shard results' CPU time; the writer's encoding option refuses unknown names."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from jobs import digest
+from test_augment import cube_task, kinova_task, run
+
+from workbench.datasets import lerobot
+from workbench.datasets.lerobot import write_lerobot
+from workbench.errors import DatasetError
+from workbench.execute import cache, plan_shards
+from workbench.execute.backends import longest_first
+from workbench.randomize import Randomizer
+
+
+def _checked_paths(monkeypatch) -> None:
+    """The code before the fast paths: plain model copies (so `Randomizer.applied` writes every
+    variant through the checked `values_applied`) and shards in compact parquet."""
+    monkeypatch.setattr(
+        Randomizer, "copies", lambda self, n: [copy.copy(self.model) for _ in range(n)]
+    )
+    monkeypatch.setitem(lerobot.ENCODINGS, "plain", lerobot.ENCODINGS["compact"])
+    cache.clear()  # model copies are cached per process
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: cube_task("lerobot", variants=5), lambda: kinova_task("robomimic")]
+)
+def test_fast_paths_write_the_bytes_of_the_checked_paths(tmp_path, monkeypatch, make):
+    task = make()
+    fast = run(task, tmp_path / "fast", size=2)
+    name = "dataset" if task.format == "lerobot" else "dataset.hdf5"
+    with monkeypatch.context() as m:
+        _checked_paths(m)
+        checked = run(task, tmp_path / "checked", size=2)
+    cache.clear()
+    assert fast.accepted == checked.accepted > 0 and fast.rejected == checked.rejected
+    fast_files = digest(tmp_path / "fast" / name)
+    assert fast_files == digest(tmp_path / "checked" / name)
+    if task.format == "lerobot":  # the shards themselves were written differently
+        shard = next(s for s in fast.shards if fast.results[s].files)
+        data = f"shards/{shard.name}/lerobot/data/chunk-000/file-000.parquet"
+        assert (tmp_path / "fast" / data).read_bytes() != (tmp_path / "checked" / data).read_bytes()
+
+
+def test_fast_path_is_taken_on_the_copies(tmp_path, monkeypatch):
+    """The job's variants really go through the fast path (not values_applied)."""
+    import workbench.randomize.sampling as sampling
+
+    calls = []
+    monkeypatch.setattr(sampling, "values_applied", lambda *a: calls.append(a))
+    cache.clear()
+    result = run(cube_task("lerobot", variants=3, episodes="0:1"), tmp_path / "out", size=3)
+    cache.clear()
+    assert result.accepted + sum(result.rejected.values()) == 3 and calls == []
+
+
+def test_shards_are_scheduled_longest_first_and_report_cpu(tmp_path):
+    task = cube_task("lerobot", variants=4, episodes="0:2")
+    task.check()
+    shards = plan_shards([4, 4], 3)  # sizes 3, 1, 3, 1
+    order = longest_first(task, shards)
+    costs = [task.shard_cost(s) for s in order]
+    assert costs == sorted(costs, reverse=True) and sorted(order) == sorted(shards)
+    assert [s.size for s in longest_first(object(), shards)] == [3, 3, 1, 1]
+    result = run(task, tmp_path / "out", size=3)
+    assert all(0 < r.worker["cpu_s"] < 60 for r in result.results.values())
+
+
+def test_write_lerobot_refuses_an_unknown_encoding(tmp_path):
+    task = cube_task("lerobot", episodes="0:1")
+    episodes = task._episodes(task._scene())
+    with pytest.raises(DatasetError, match="encoding: expected one of"):
+        write_lerobot(tmp_path / "ds", episodes, encoding="zstd")
+    assert not (tmp_path / "ds").exists()
