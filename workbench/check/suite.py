@@ -152,7 +152,10 @@ def _case(raw: Any, where: str, folder: Path, default: Tolerance) -> Case:
         from workbench.physics import load_values
 
         params = load_values(_relative(folder, params))
-    params = schema.table(params, f"{where}.params", ConfigError, allowed=params)
+    if not isinstance(params, dict):
+        raise ConfigError(
+            f"{where}.params: expected a table of values by MuJoCo name or a file path, got {params!r}"
+        )
     spec = Case(
         name=schema.string(c["name"], f"{where}.name", ConfigError),
         scene=scene,
