@@ -177,3 +177,18 @@ def test_gap_outliers_flag_a_toss_replayed_far_from_the_rest(tmp_path):
         "0:30",
     )
     assert "toss_003" in flags and "30 episodes" in note
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--json", "."], ["--json", "folder"]),
+        (["--episodes", ""], ["episodes", "''"]),
+        (["--episodes", "7"], ["episodes", "7"]),
+        (["--scene", "no_scene"], ["no_scene"]),
+    ],
+)
+def test_cli_refuses_bad_options(extra, words, capsys):
+    code = main(["inspect", str(PENDULUM_CSV), "--mapping", str(PENDULUM_MAP), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and all(w in err for w in words), err

@@ -81,6 +81,8 @@ def cmd_inspect(args) -> int:
     if args.gap and scene is None:
         raise SettingsError(f"--gap: expected a --scene to replay in, got --gap {args.gap}")
     if args.json:
+        if Path(args.json).is_dir():
+            raise SettingsError(f"--json: expected a file path, got the folder {args.json!r}")
         check_output_folder(Path(args.json).parent, option="--json")
     mapping = args.mapping or scene_mapping(scene)
     raw = read_raw(args.recordings, mapping, select=args.episodes)
