@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 from jobs import digest
 from test_augment import cube_task, kinova_task, run
@@ -79,3 +80,45 @@ def test_write_lerobot_refuses_an_unknown_encoding(tmp_path):
     with pytest.raises(DatasetError, match="encoding: expected one of"):
         write_lerobot(tmp_path / "ds", episodes, encoding="zstd")
     assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "count", "step"),
+    [(0, 1, 1), (0, 150, 1), (7, 93, 1), (12345, 4000, 1), (3, 77, 0), (0, 5, 0), (2**40, 3, 1)],
+)
+def test_integer_stats_from_sums_equal_the_array_stats(first, count, step):
+    """`add_range` (the writer's integer columns) gives the floats `add` gives on the array,
+    also accumulated (and falls back to the array where the sums are inexact)."""
+    from workbench.datasets.stats import RunningStats
+
+    fast, slow = RunningStats(), RunningStats()
+    for k in range(3):
+        start = first + k * count * step
+        values = np.arange(count) * step + start
+        assert fast.add_range(start, count, step) == slow.add(values)
+    assert fast.as_dict() == slow.as_dict()
+
+
+def test_data_file_holds_the_per_episode_frames(tmp_path):
+    """One Arrow array per column per data file: every frame column equals the per-episode
+    construction (index, episode and frame numbers across file boundaries)."""
+    import pyarrow.parquet as pq
+
+    task = cube_task("lerobot", episodes="0:3")
+    episodes = task._episodes(task._scene())
+    write_lerobot(tmp_path / "ds", episodes, file_frames=1, encoding="plain")
+    files = sorted((tmp_path / "ds" / "data").glob("chunk-*/file-*.parquet"))
+    assert len(files) == len(episodes)
+    index = 0
+    for n, (ep, f) in enumerate(zip(episodes, files, strict=True)):
+        t = pq.read_table(f)
+        T = ep.num_samples
+        assert t.column("frame_index").to_pylist() == list(range(T))
+        assert t.column("episode_index").to_pylist() == [n] * T
+        assert t.column("index").to_pylist() == list(range(index, index + T))
+        assert t.column("time").to_pylist() == ep.times.tolist()
+        stamps = (ep.times - ep.times[0]).astype(np.float32)
+        assert np.array_equal(t.column("timestamp").to_numpy(), stamps)
+        qpos = np.array(t.column("observation.state").to_pylist())
+        assert np.array_equal(qpos, ep.signals["qpos"].values)
+        index += T
