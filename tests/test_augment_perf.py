@@ -6,6 +6,7 @@ shard results' CPU time; the writer's encoding option refuses unknown names."""
 from __future__ import annotations
 
 import copy
+import shutil
 
 import numpy as np
 import pytest
@@ -122,3 +123,43 @@ def test_data_file_holds_the_per_episode_frames(tmp_path):
         qpos = np.array(t.column("observation.state").to_pylist())
         assert np.array_equal(qpos, ep.signals["qpos"].values)
         index += T
+
+
+def test_shards_read_as_they_finish_merge_to_the_bytes_of_the_folders(tmp_path, monkeypatch):
+    """The job reads each LeRobot shard once, as it finishes (`absorb`), before finalize; the
+    merged bytes equal a merge of the shard folders, a rerun that skips every shard, and a run
+    whose early reads fail (finalize reads the folders itself)."""
+    import workbench.augment.merge as merge
+    import workbench.augment.task as task_module
+
+    task = cube_task("lerobot", variants=4, episodes="0:2")
+    reads, finalized = [], []
+    real_read, real_finalize = merge.read_part, task_module.AugmentTask.finalize
+    monkeypatch.setattr(task_module, "read_part", lambda p: reads.append(p) or real_read(p))
+
+    def finalize(self, out, results, **kw):
+        finalized.append(len(reads))
+        return real_finalize(self, out, results, **kw)
+
+    monkeypatch.setattr(task_module.AugmentTask, "finalize", finalize)
+    result = run(task, tmp_path / "a", size=3)
+    nonempty = [s for s in result.shards if result.results[s].files]
+    assert len(nonempty) >= 2 and finalized == [len(nonempty)] == [len(reads)]
+    folders = [tmp_path / "a" / "shards" / s.name / "lerobot" for s in nonempty]
+    merge.merge_lerobot(folders, tmp_path / "from_folders")
+    want = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "from_folders").items()}
+    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "a" / "dataset").items()}
+    assert got == want
+    shutil.rmtree(tmp_path / "a" / "dataset")
+    again = run(task, tmp_path / "a", size=3)  # every shard skipped: nothing absorbed
+    assert again.skipped == len(result.shards) and len(reads) == len(nonempty)
+    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "a" / "dataset").items()}
+    assert got == want
+
+    def broken(p):
+        raise OSError("disk hiccup")
+
+    monkeypatch.setattr(task_module, "read_part", broken)
+    run(task, tmp_path / "b", size=3)
+    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "b" / "dataset").items()}
+    assert got == want
