@@ -126,12 +126,16 @@ def test_data_file_holds_the_per_episode_frames(tmp_path):
 
 
 def test_shards_read_as_they_finish_merge_to_the_bytes_of_the_folders(tmp_path, monkeypatch):
-    """The job reads each LeRobot shard once, as it finishes (`absorb`), before finalize; the
-    merged bytes equal a merge of the shard folders, a rerun that skips every shard, and a run
-    whose early reads fail (finalize reads the folders itself)."""
+    """A job on a backend that absorbs reads each LeRobot shard once, as it finishes, before
+    finalize; the merged bytes equal a merge of the shard folders, a rerun that skips every
+    shard, and a run whose early reads fail (finalize reads the folders itself)."""
     import workbench.augment.merge as merge
     import workbench.augment.task as task_module
+    from workbench.execute.backends import SerialBackend
 
+    # the serial backend leaves the reads to finalize (nothing runs meanwhile); Ray absorbs:
+    # the same calls, here in-process (the serial-vs-Ray byte tests cover Ray itself)
+    monkeypatch.setattr(SerialBackend, "absorbs", True)
     task = cube_task("lerobot", variants=4, episodes="0:2")
     reads, finalized = [], []
     real_read, real_finalize = merge.read_part, task_module.AugmentTask.finalize
