@@ -301,14 +301,15 @@ def _write(
 
 def _data_table(layout: _Layout, episodes: list[tuple[Episode, int, int]], first: int) -> pa.Table:
     """One data file's frames: (episode, episode_index, task_index) in order, frames numbered
-    from `first`; one Arrow array per column (the values `write_lerobot` documents)."""
+    from `first`; the frame columns one Arrow array each (the values `write_lerobot`
+    documents)."""
     lengths = np.array([ep.num_samples for ep, _, _ in episodes], dtype=np.int64)
     starts = np.cumsum(lengths) - lengths
     total = int(lengths.sum())
-    cols: dict[str, pa.Array] = {}
-    for signal in layout.signals:
-        cols[layout.keys[signal]] = _fixed(
-            np.concatenate([ep.signals[signal].values for ep, _, _ in episodes])
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for signal in layout.signals:  # per-episode chunks: long episodes are not copied again
+        cols[layout.keys[signal]] = pa.chunked_array(
+            [_fixed(ep.signals[signal].values) for ep, _, _ in episodes]
         )
     times = [ep.times for ep, _, _ in episodes]
     cols[TIME_KEY] = pa.array(np.concatenate(times), pa.float64())
