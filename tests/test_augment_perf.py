@@ -6,7 +6,9 @@ shard results' CPU time; the writer's encoding option refuses unknown names."""
 from __future__ import annotations
 
 import copy
+import shutil
 
+import numpy as np
 import pytest
 from jobs import digest
 from test_augment import cube_task, kinova_task, run
@@ -79,3 +81,89 @@ def test_write_lerobot_refuses_an_unknown_encoding(tmp_path):
     with pytest.raises(DatasetError, match="encoding: expected one of"):
         write_lerobot(tmp_path / "ds", episodes, encoding="zstd")
     assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "count", "step"),
+    [(0, 1, 1), (0, 150, 1), (7, 93, 1), (12345, 4000, 1), (3, 77, 0), (0, 5, 0), (2**40, 3, 1)],
+)
+def test_integer_stats_from_sums_equal_the_array_stats(first, count, step):
+    """`add_range` (the writer's integer columns) gives the floats `add` gives on the array,
+    also accumulated (and falls back to the array where the sums are inexact)."""
+    from workbench.datasets.stats import RunningStats
+
+    fast, slow = RunningStats(), RunningStats()
+    for k in range(3):
+        start = first + k * count * step
+        values = np.arange(count) * step + start
+        assert fast.add_range(start, count, step) == slow.add(values)
+    assert fast.as_dict() == slow.as_dict()
+
+
+def test_data_file_holds_the_per_episode_frames(tmp_path):
+    """One Arrow array per column per data file: every frame column equals the per-episode
+    construction (index, episode and frame numbers across file boundaries)."""
+    import pyarrow.parquet as pq
+
+    task = cube_task("lerobot", episodes="0:3")
+    episodes = task._episodes(task._scene())
+    write_lerobot(tmp_path / "ds", episodes, file_frames=1, encoding="plain")
+    files = sorted((tmp_path / "ds" / "data").glob("chunk-*/file-*.parquet"))
+    assert len(files) == len(episodes)
+    index = 0
+    for n, (ep, f) in enumerate(zip(episodes, files, strict=True)):
+        t = pq.read_table(f)
+        T = ep.num_samples
+        assert t.column("frame_index").to_pylist() == list(range(T))
+        assert t.column("episode_index").to_pylist() == [n] * T
+        assert t.column("index").to_pylist() == list(range(index, index + T))
+        assert t.column("time").to_pylist() == ep.times.tolist()
+        stamps = (ep.times - ep.times[0]).astype(np.float32)
+        assert np.array_equal(t.column("timestamp").to_numpy(), stamps)
+        qpos = np.array(t.column("observation.state").to_pylist())
+        assert np.array_equal(qpos, ep.signals["qpos"].values)
+        index += T
+
+
+def test_shards_read_as_they_finish_merge_to_the_bytes_of_the_folders(tmp_path, monkeypatch):
+    """A job on a backend that absorbs reads each LeRobot shard once, as it finishes, before
+    finalize; the merged bytes equal a merge of the shard folders, a rerun that skips every
+    shard, and a run whose early reads fail (finalize reads the folders itself)."""
+    import workbench.augment.merge as merge
+    import workbench.augment.task as task_module
+    from workbench.execute.backends import SerialBackend
+
+    # the serial backend leaves the reads to finalize (nothing runs meanwhile); Ray absorbs:
+    # the same calls, here in-process (the serial-vs-Ray byte tests cover Ray itself)
+    monkeypatch.setattr(SerialBackend, "absorbs", True)
+    task = cube_task("lerobot", variants=4, episodes="0:2")
+    reads, finalized = [], []
+    real_read, real_finalize = merge.read_part, task_module.AugmentTask.finalize
+    monkeypatch.setattr(task_module, "read_part", lambda p: reads.append(p) or real_read(p))
+
+    def finalize(self, out, results, **kw):
+        finalized.append(len(reads))
+        return real_finalize(self, out, results, **kw)
+
+    monkeypatch.setattr(task_module.AugmentTask, "finalize", finalize)
+    result = run(task, tmp_path / "a", size=3)
+    nonempty = [s for s in result.shards if result.results[s].files]
+    assert len(nonempty) >= 2 and finalized == [len(nonempty)] == [len(reads)]
+    folders = [tmp_path / "a" / "shards" / s.name / "lerobot" for s in nonempty]
+    merge.merge_lerobot(folders, tmp_path / "from_folders")
+    want = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "from_folders").items()}
+    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "a" / "dataset").items()}
+    assert got == want
+    shutil.rmtree(tmp_path / "a" / "dataset")
+    again = run(task, tmp_path / "a", size=3)  # every shard skipped: nothing absorbed
+    assert again.skipped == len(result.shards) and len(reads) == len(nonempty)
+    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "a" / "dataset").items()}
+    assert got == want
+
+    def broken(p):
+        raise OSError("disk hiccup")
+
+    monkeypatch.setattr(task_module, "read_part", broken)
+    run(task, tmp_path / "b", size=3)
+    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "b" / "dataset").items()}
+    assert got == want

@@ -3,7 +3,7 @@
 Prints, measured in one run (shared, noisy machines: ratios, no absolute targets; every timed
 job is repeated and the median reported):
 - per-variant overhead beyond physics stepping: a serial job's shard phase and whole job (check,
-  merge included) vs the bare physics: one `mujoco.rollout` call per variant (model with the
+  merge included) vs the bare physics (median of as many passes as jobs): one `mujoco.rollout` call per variant (model with the
   values applied in place, the same initial state and controls; only the rollout call timed), on
   cube tosses (~4 ms of physics per variant) and on the Panda (~150 ms per variant);
 - Ray with 2 workers vs serial throughput on the same job (per repeat a job on other tosses,
@@ -113,14 +113,15 @@ def timed(task, out: Path, backend: str, size: int):
 
 
 def overhead(name: str, task: AugmentTask, root: Path, size: int, repeats: int) -> None:
-    physics, steps = physics_only(task)
+    bare = [physics_only(task) for _ in range(repeats)]  # median: one pass varies by ~8 %
+    physics, steps = statistics.median(s for s, _ in bare), bare[0][1]
     runs = [timed(task, root / f"{name}{r}", "serial", size) for r in range(repeats)]
     whole = statistics.median(w for w, _ in runs)
     shards = statistics.median(r.seconds for _, r in runs)
     result = runs[0][1]
     n = task.variants * task.episodes()
     print(
-        f"{name}: {n} variants, {steps} steps; bare rollout {physics:.2f} s "
+        f"{name}: {n} variants, {steps} steps; bare rollout {physics:.2f} s (median of {repeats}) "
         f"({1e3 * physics / n:.1f} ms per variant); serial job {whole:.2f} s (shard phase "
         f"{shards:.2f} s), median of {repeats}"
     )

@@ -14,6 +14,7 @@ whichever backend produced the shards.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -40,13 +41,32 @@ from workbench.output import staging_folder, swap_in
 SHIFTED = ("episode_index", "index")
 
 
-def _read(part: Path):
+@dataclasses.dataclass(frozen=True)
+class ShardPart:
+    """One shard dataset read into memory (`read_part`): what the merge takes from it."""
+
+    path: Path
+    info: dict
+    episodes: pa.Table
+    tasks: list[str]
+    data: pa.Table
+
+
+def read_part(part: Path) -> ShardPart:
+    """Read a LeRobot shard dataset for `merge_lerobot` (e.g. as soon as its shard finishes,
+    while others still run, so the merge itself only concatenates and writes)."""
+    part = Path(part)
     info = json.loads((part / "meta" / "info.json").read_text())
     episodes = pq.read_table(part / EPISODES_PATH.format(chunk_index=0, file_index=0))
     tasks = pq.read_table(part / TASKS_PATH).column("task").to_pylist()
     files = sorted((part / "data").glob("chunk-*/file-*.parquet"))
     data = pa.concat_tables([pq.read_table(f) for f in files])
-    return info, episodes, tasks, data
+    return ShardPart(part, info, episodes, tasks, data)
+
+
+def _read(part: Path | ShardPart):
+    p = part if isinstance(part, ShardPart) else read_part(part)
+    return p.info, p.episodes, p.tasks, p.data
 
 
 def _set(table: pa.Table, name: str, values) -> pa.Table:
@@ -64,9 +84,10 @@ def _shift_stats(table: pa.Table, key: str, offset: float) -> pa.Table:
 
 
 def merge_lerobot(
-    parts: Sequence[Path], folder: Path, *, file_frames: int = 1_000_000
+    parts: Sequence[Path | ShardPart], folder: Path, *, file_frames: int = 1_000_000
 ) -> WriteSummary:
-    """Concatenate LeRobot v3.0 shard datasets `parts` (in order) into `folder`."""
+    """Concatenate LeRobot v3.0 shard datasets `parts` (in order; folders, or `read_part`
+    results read earlier: the same bytes) into `folder`."""
     folder = Path(folder)
     staged = staging_folder(folder)
     try:
@@ -82,11 +103,12 @@ def _merge(parts, root: Path, file_frames: int) -> WriteSummary:
     info0, tasks, data_tables, episode_tables = None, [], [], []
     n_episodes = n_frames = 0
     for part in parts:
-        info, episodes, part_tasks, data = _read(Path(part))
+        info, episodes, part_tasks, data = _read(part)
         if info0 is None:
             info0 = info
         elif info["features"] != info0["features"] or info["fps"] != info0["fps"]:
-            raise DatasetError(f"{part}: features or fps differ from the first shard's")
+            where = part.path if isinstance(part, ShardPart) else part
+            raise DatasetError(f"{where}: features or fps differ from the first shard's")
         remap = np.array([_task_index(tasks, t) for t in part_tasks], dtype=np.int64)
         ep_index = data.column("episode_index").to_numpy() + n_episodes
         data = _set(data, "episode_index", ep_index)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.augment.config import AugmentConfig, scene_config
-from workbench.augment.merge import merge_lerobot, merge_robomimic
+from workbench.augment.merge import ShardPart, merge_lerobot, merge_robomimic, read_part
 from workbench.augment.transform import TransformRanges
 from workbench.augment.variant import (
     Source,
@@ -307,11 +307,35 @@ class AugmentTask:
             worker={"scene_builds": builds(("scene", self.scene)), **_ray_node()},
         )
 
-    def finalize(self, out: Path, results: Sequence[ShardResult]) -> dict[str, Any]:
-        """Concatenate the shards' datasets (in shard order) into `OUT/dataset[.hdf5]`."""
+    def absorb(self, out: Path, result: ShardResult) -> ShardPart | None:
+        """Called by the job in the driver as each shard finishes (while others still run):
+        a LeRobot shard is read into memory (`read_part`) so `finalize` only concatenates and
+        writes. None for robomimic, an empty shard, or a shard that cannot be read (`finalize`
+        reads it again and says why)."""
+        if self.format != "lerobot" or not result.files:
+            return None
+        try:
+            return read_part(Path(out) / "shards" / result.shard.name / result.files[0])
+        except Exception:
+            return None
+
+    def finalize(
+        self,
+        out: Path,
+        results: Sequence[ShardResult],
+        *,
+        absorbed: Mapping[ShardSpec, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Concatenate the shards' datasets (in shard order) into `OUT/dataset[.hdf5]`;
+        `absorbed`: shard -> what `absorb` returned for it (used in place of its files)."""
         out = Path(out)
         final = out / FINAL[self.format]
-        parts = [out / "shards" / r.shard.name / f for r in results for f in r.files]
+        absorbed = absorbed or {}
+        parts = [
+            absorbed.get(r.shard) or out / "shards" / r.shard.name / f
+            for r in results
+            for f in r.files
+        ]
         if not parts:
             return {"path": None, "episodes": 0, "note": "no variant accepted"}
         if self.format == "lerobot":

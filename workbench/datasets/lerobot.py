@@ -199,7 +199,7 @@ def _write(
     stats: dict[str, RunningStats] = {}
     episode_rows: list[dict[str, Any]] = []
     files: list[str] = []
-    pending: list[pa.Table] = []
+    pending: list[tuple[Episode, int, int]] = []  # (episode, episode_index, task_index)
     pending_frames = 0
     file_number = 0
     index = 0
@@ -211,7 +211,7 @@ def _write(
         rel = DATA_PATH.format(
             chunk_index=file_number // chunk_size, file_index=file_number % chunk_size
         )
-        _write_parquet(pa.concat_tables(pending), root / rel, encoding)
+        _write_parquet(_data_table(layout, pending, index - pending_frames), root / rel, encoding)
         files.append(rel)
         pending, pending_frames = [], 0
         file_number += 1
@@ -233,25 +233,24 @@ def _write(
         name = task or str(episode.metadata.get("task", "")) or "replay"
         task_index = tasks.setdefault(name, len(tasks))
         T = episode.num_samples
-        cols: dict[str, pa.Array] = {}
         ep_stats: dict[str, dict] = {}
         for signal in layout.signals:
             key, values = layout.keys[signal], episode.signals[signal].values
-            cols[key] = _fixed(values)
             ep_stats[key] = stats.setdefault(key, RunningStats()).add(values)
         times = episode.times
-        frame = {
-            TIME_KEY: pa.array(times, pa.float64()),
-            "timestamp": pa.array((times - times[0]).astype(np.float32), pa.float32()),
-            "frame_index": pa.array(np.arange(T), pa.int64()),
-            "episode_index": pa.array(np.full(T, n), pa.int64()),
-            "index": pa.array(np.arange(index, index + T), pa.int64()),
-            "task_index": pa.array(np.full(T, task_index), pa.int64()),
-        }
-        for key, col in frame.items():
-            ep_stats[key] = stats.setdefault(key, RunningStats()).add(col.to_numpy())
-        cols.update(frame)
-        pending.append(pa.table(cols))
+        ep_stats[TIME_KEY] = stats.setdefault(TIME_KEY, RunningStats()).add(times)
+        ep_stats["timestamp"] = stats.setdefault("timestamp", RunningStats()).add(
+            (times - times[0]).astype(np.float32)
+        )
+        # the integer columns' stats from exact sums (the floats `add` gives, without arrays)
+        for key, first, step in (
+            ("frame_index", 0, 1),
+            ("episode_index", n, 0),
+            ("index", index, 1),
+            ("task_index", task_index, 0),
+        ):
+            ep_stats[key] = stats.setdefault(key, RunningStats()).add_range(first, T, step)
+        pending.append((episode, n, task_index))
         pending_frames += T
         row = {
             "episode_index": n,
@@ -298,6 +297,31 @@ def _write(
         "meta/stats.json",
     ]
     return WriteSummary(root, len(episode_rows), index, tuple(files))
+
+
+def _data_table(layout: _Layout, episodes: list[tuple[Episode, int, int]], first: int) -> pa.Table:
+    """One data file's frames: (episode, episode_index, task_index) in order, frames numbered
+    from `first`; the frame columns one Arrow array each (the values `write_lerobot`
+    documents)."""
+    lengths = np.array([ep.num_samples for ep, _, _ in episodes], dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    total = int(lengths.sum())
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for signal in layout.signals:  # per-episode chunks: long episodes are not copied again
+        cols[layout.keys[signal]] = pa.chunked_array(
+            [_fixed(ep.signals[signal].values) for ep, _, _ in episodes]
+        )
+    times = [ep.times for ep, _, _ in episodes]
+    cols[TIME_KEY] = pa.array(np.concatenate(times), pa.float64())
+    stamps = np.concatenate([(t - t[0]).astype(np.float32) for t in times])
+    cols["timestamp"] = pa.array(stamps, pa.float32())
+    cols["frame_index"] = pa.array(np.arange(total) - np.repeat(starts, lengths), pa.int64())
+    ep_index = np.array([e for _, e, _ in episodes], dtype=np.int64)
+    cols["episode_index"] = pa.array(np.repeat(ep_index, lengths), pa.int64())
+    cols["index"] = pa.array(np.arange(first, first + total), pa.int64())
+    task = np.array([t for _, _, t in episodes], dtype=np.int64)
+    cols["task_index"] = pa.array(np.repeat(task, lengths), pa.int64())
+    return pa.table(cols)
 
 
 def _episodes_table(rows: list[dict[str, Any]]) -> pa.Table:

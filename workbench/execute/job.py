@@ -102,7 +102,10 @@ def run_job(
 
     Args:
       task: picklable callable (shard, folder) -> ShardResult with `fingerprint()`; its
-        optional `check()` runs first, `finalize(out, results)` last.
+        optional `check()` runs first, `finalize(out, results)` last; with an optional
+        `absorb(out, result)`, called here as each shard finishes on a backend that runs
+        shards elsewhere (Ray; a shard of this run, not a skipped one), `finalize(out,
+        results, absorbed={shard: what absorb returned})` (empty on the serial backend).
       shards: the job's shards (`plan_shards`); their names fix the file names.
       out: job folder (see `workbench.execute.store`); a rerun skips finished shards.
       backend: "auto" (serial below `serial_below` variants, else Ray; Ray when an address is
@@ -148,8 +151,13 @@ def run_job(
     counts = {"accepted": 0, "rejected": 0}
     extra = {"backend": chosen.name, "backend_reason": reason, "skipped_shards": skipped}
 
+    absorbed: dict[ShardSpec, Any] = {}
+    absorb = getattr(task, "absorb", None) if getattr(chosen, "absorbs", False) else None
+
     def on_done(result: ShardResult) -> None:
         results[result.shard] = result
+        if absorb is not None:  # the driver's share of finalize, while workers still run
+            absorbed[result.shard] = absorb(out, result)
         counts["accepted"] += result.accepted
         counts["rejected"] += sum(result.rejected.values())
         bar.update(result.variants)
@@ -167,7 +175,11 @@ def run_job(
     seconds = time.perf_counter() - start
     finalized = None
     if hasattr(task, "finalize"):
-        finalized = task.finalize(out, [results[s] for s in shards])
+        done = [results[s] for s in shards]
+        if hasattr(task, "absorb"):
+            finalized = task.finalize(out, done, absorbed=absorbed)
+        else:
+            finalized = task.finalize(out, done)
     ran = sum(results[s].variants for s in todo)
     extra.update(
         seconds=round(seconds, 3),

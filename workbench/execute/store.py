@@ -32,7 +32,9 @@ RESULT = "result.json"
 class ShardTask(Protocol):
     """What an executor runs: picklable, with a JSON fingerprint of everything that sets its
     outputs, writing one shard's files into a given (temporary) folder. Optional: `check()`,
-    `finalize(out, results)`, `shard_cost(shard)` (relative run time, for scheduling)."""
+    `finalize(out, results)`, `shard_cost(shard)` (relative run time, for scheduling),
+    `absorb(out, result)` (driver-side work on a finished shard while others run; then
+    `finalize(out, results, absorbed=...)`: see `run_job`)."""
 
     def fingerprint(self) -> Mapping[str, Any]: ...
 
