@@ -24,13 +24,23 @@ from workbench.errors import (
 )
 
 if TYPE_CHECKING:
+    from workbench.augment import AugmentTask
     from workbench.calibrate import CalibrationResult, Parameter, ParameterSpace, calibrate
+    from workbench.check import load_suite, run_suite
+    from workbench.datasets import Provenance, write_lerobot, write_robomimic
     from workbench.episode import Episode, Signal
-    from workbench.io import load_episodes, load_mapping
+    from workbench.execute import plan_shards, run_job
+    from workbench.gym import ReplayEnv
+    from workbench.inspect import inspect_episodes
+    from workbench.io import load_episodes, load_mapping, read_lerobot, read_robomimic
+    from workbench.io.raw import read_raw
     from workbench.metrics import GapReport, gap_report
     from workbench.physics import resolve, set_values, values_applied
     from workbench.pipeline import run_gap
+    from workbench.randomize import RandomizationSpec, Randomizer
+    from workbench.randomize.ensemble import run_ensemble
     from workbench.replay import ReplaySettings, SimTrace, replay, replay_variants
+    from workbench.report import write_html_report
     from workbench.scenes import Binding, Scene, list_scenes, load_scene, scene_from_xml
 
 __version__ = "0.1.0"
@@ -60,6 +70,23 @@ _LAZY = {
     "list_scenes": "workbench.scenes",
     "load_scene": "workbench.scenes",
     "scene_from_xml": "workbench.scenes",
+    "RandomizationSpec": "workbench.randomize",
+    "Randomizer": "workbench.randomize",
+    "run_ensemble": "workbench.randomize.ensemble",
+    "AugmentTask": "workbench.augment",
+    "run_job": "workbench.execute",
+    "plan_shards": "workbench.execute",
+    "Provenance": "workbench.datasets",
+    "write_lerobot": "workbench.datasets",
+    "write_robomimic": "workbench.datasets",
+    "read_lerobot": "workbench.io",
+    "read_robomimic": "workbench.io",
+    "ReplayEnv": "workbench.gym",
+    "inspect_episodes": "workbench.inspect",
+    "read_raw": "workbench.io.raw",
+    "load_suite": "workbench.check",
+    "run_suite": "workbench.check",
+    "write_html_report": "workbench.report",
 }
 
 # functions named like the subpackage that holds them: `workbench.replay` stays the function
@@ -95,6 +122,23 @@ __all__ = [
     "scene_from_xml",
     "set_values",
     "values_applied",
+    "AugmentTask",
+    "Provenance",
+    "RandomizationSpec",
+    "Randomizer",
+    "ReplayEnv",
+    "inspect_episodes",
+    "load_suite",
+    "plan_shards",
+    "read_lerobot",
+    "read_raw",
+    "read_robomimic",
+    "run_ensemble",
+    "run_job",
+    "run_suite",
+    "write_html_report",
+    "write_lerobot",
+    "write_robomimic",
 ]
 
 
