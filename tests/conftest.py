@@ -181,3 +181,28 @@ def ray_local():
         )
     yield ray
     ray.shutdown()
+
+
+def recorded_arm(true=None, n: int = 2, T: int = 300, seed: int = 5):
+    """(arm scene, n episodes recorded by a plain mj_step loop from the arm with `true` values
+    applied to a copy of its model: random starts, smooth commands)."""
+    import copy
+
+    from workbench.physics import set_values
+
+    scene = arm_scene()
+    model = copy.copy(scene.model)
+    set_values(model, true or {})
+    rng = np.random.default_rng(seed)
+    eps = [
+        record(
+            model,
+            rng.uniform(-0.6, 0.6, 2),
+            rng.uniform(-1, 1, 2),
+            smooth_controls(rng, T, 2),
+            1,
+            eid=f"a{i}",
+        )
+        for i in range(n)
+    ]
+    return scene, eps

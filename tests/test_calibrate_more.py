@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import arm_scene, box_scene, record, smooth_controls
+from conftest import box_scene, record, recorded_arm
 
 from workbench import ReplaySettings, replay
 from workbench.calibrate import Parameter, ParameterSpace, calibrate
@@ -22,27 +22,8 @@ from workbench.physics.signal_params import apply_signal_params
 from workbench.protocols import TossProtocol, prepare_toss, score_tosses
 
 
-def _arm_episodes(true, n=2, T=300):
-    scene = arm_scene()
-    model = copy.copy(scene.model)
-    set_values(model, true)
-    rng = np.random.default_rng(5)
-    eps = [
-        record(
-            model,
-            rng.uniform(-0.6, 0.6, 2),
-            rng.uniform(-1, 1, 2),
-            smooth_controls(rng, T, 2),
-            1,
-            eid=f"a{i}",
-        )
-        for i in range(n)
-    ]
-    return scene, eps
-
-
 def test_signal_parameters_shift_and_debias_recorded_signals():
-    _, (ep, _) = _arm_episodes({})
+    _, (ep, _) = recorded_arm({})
     tau = ep.signals["qfrc_actuator"]
     out = apply_signal_params(ep, {"offset:qfrc_actuator[j2]": 0.5, "delay:qfrc_actuator": 0.004})
     shifted = out.signals["qfrc_actuator"].values
@@ -57,7 +38,7 @@ def test_signal_parameters_shift_and_debias_recorded_signals():
 
 def test_inverse_objective_recovers_friction_damping_armature_and_sensor_bias():
     true = {"dof_damping[j1]": 0.12, "dof_armature[j2]": 0.02, "dof_frictionloss[j1]": 0.3}
-    scene, eps = _arm_episodes(true)
+    scene, eps = recorded_arm(true)
     bias = 0.4  # a torque-sensor offset on j2
     eps = [
         e.with_signals(
@@ -84,7 +65,7 @@ def test_inverse_objective_recovers_friction_damping_armature_and_sensor_bias():
 
 def test_cma_search_is_seeded_and_improves():
     true = {"dof_damping[j1]": 0.2, "dof_damping[j2]": 0.1}
-    scene, eps = _arm_episodes(true, n=1, T=150)
+    scene, eps = recorded_arm(true, n=1, T=150)
     space = ParameterSpace(
         (
             Parameter("dof_damping[j1]", 0.01, 1.0, "log"),
@@ -232,7 +213,7 @@ def test_calibrate_command_on_the_toss_protocol(tmp_path, capsys):
 
 
 def test_cma_skips_non_physical_candidates_and_handles_measurement_parameters():
-    scene, eps = _arm_episodes({"dof_damping[j1]": 0.2}, n=1, T=120)
+    scene, eps = recorded_arm({"dof_damping[j1]": 0.2}, n=1, T=120)
 
     def score(traces):
         return float(
@@ -263,7 +244,7 @@ def test_cma_skips_non_physical_candidates_and_handles_measurement_parameters():
 
 def test_windows_objective_recovers_an_encoder_offset_with_the_physics():
     true = {"dof_damping[j1]": 0.12}
-    scene, eps = _arm_episodes(true, n=2, T=300)
+    scene, eps = recorded_arm(true, n=2, T=300)
     encoder_zero = 0.05  # the recorded j1 angle reads 0.05 rad high
     eps = [
         e.with_signals(

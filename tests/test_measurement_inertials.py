@@ -9,7 +9,7 @@ import dataclasses
 import mujoco
 import numpy as np
 import pytest
-from conftest import arm_scene, record, smooth_controls
+from conftest import arm_scene, recorded_arm
 
 from workbench import Episode, Signal
 from workbench.calibrate import Parameter, ParameterSpace, calibrate
@@ -22,32 +22,13 @@ from workbench.physics.signal_params import apply_signal_params
 from workbench.physics.values_file import check_unbound
 
 
-def _arm_episodes(true=None, n=2, T=300, seed=5):
-    scene = arm_scene()
-    model = copy.copy(scene.model)
-    set_values(model, true or {})
-    rng = np.random.default_rng(seed)
-    eps = [
-        record(
-            model,
-            rng.uniform(-0.6, 0.6, 2),
-            rng.uniform(-1, 1, 2),
-            smooth_controls(rng, T, 2),
-            1,
-            eid=f"a{i}",
-        )
-        for i in range(n)
-    ]
-    return scene, eps
-
-
 def _scaled_torque(ep: Episode, gains) -> Episode:
     sig = ep.signals["qfrc_actuator"]
     return ep.with_signals(qfrc_actuator=dataclasses.replace(sig, values=sig.values * gains))
 
 
 def test_gain_divides_after_the_offset_whatever_the_order():
-    _, (ep, _) = _arm_episodes(n=2, T=50)
+    _, (ep, _) = recorded_arm(n=2, T=50)
     tau = ep.signals["qfrc_actuator"].values
     for params in (
         {"gain:qfrc_actuator[j1]": 1.25, "offset:qfrc_actuator[j1]": 0.5},
@@ -69,7 +50,7 @@ def test_gain_divides_after_the_offset_whatever_the_order():
     ],
 )
 def test_bad_gains_are_refused(params, match):
-    _, (ep, _) = _arm_episodes(n=2, T=20)
+    _, (ep, _) = recorded_arm(n=2, T=20)
     with pytest.raises(ParameterError, match=match):
         apply_signal_params(ep, params)
 
@@ -86,7 +67,7 @@ def test_gain_bounds_and_values_files_are_checked():
 def test_a_15_percent_drive_gain_error_is_recovered_within_2_percent():
     """Measured torque = 1.15 x true torque on j1 and 0.9 x on j2 (torque constants off), damping
     unknown too: the inverse objective recovers both gains."""
-    scene, eps = _arm_episodes({"dof_damping[j1]": 0.09})
+    scene, eps = recorded_arm({"dof_damping[j1]": 0.09})
     truth = np.array([1.15, 0.9])
     eps = [_scaled_torque(e, truth) for e in eps]
     space = ParameterSpace(
@@ -106,7 +87,7 @@ def test_a_15_percent_drive_gain_error_is_recovered_within_2_percent():
 
 
 def test_a_parameter_the_objective_cannot_see_is_refused_before_the_fit():
-    scene, eps = _arm_episodes(n=1, T=100)
+    scene, eps = recorded_arm(n=1, T=100)
     space = ParameterSpace(
         (
             Parameter("dof_damping[j1]", 0.0, 0.5),
