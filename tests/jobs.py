@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
-from workbench.execute import ReplayVariantsTask, plan_shards
+from workbench.execute import ReplayVariantsTask, ShardSpec, plan_shards
 from workbench.paths import assets_root
 
 MU = "pair_friction[cube_table][0]"
@@ -45,3 +50,51 @@ def digest(root: Path) -> dict[str, str]:
 
 def shard_names(out: Path) -> list[str]:
     return sorted(p.name for p in (Path(out) / "shards").iterdir())
+
+
+@dataclasses.dataclass(frozen=True)
+class KillOnce:
+    """Wraps a task: the first attempt at `victim` publishes its pid and waits to be killed."""
+
+    inner: object
+    victim: str
+    flags: str
+
+    def fingerprint(self):
+        return self.inner.fingerprint()
+
+    def check(self):
+        self.inner.check()
+
+    def finalize(self, out, results):
+        return self.inner.finalize(out, results)
+
+    def __call__(self, shard: ShardSpec, folder: Path):
+        flags = Path(self.flags)
+        if shard.name == self.victim and not (flags / "killed").exists():
+            (folder / "half-written").write_text("partial")
+            (flags / "pid.tmp").write_text(str(os.getpid()))
+            os.replace(flags / "pid.tmp", flags / "pid")
+            time.sleep(60)  # killed long before this ends
+            raise AssertionError("the victim was not killed")
+        return self.inner(shard, folder)
+
+
+def start_killer(flags: Path) -> tuple[threading.Thread, list[int]]:
+    """A thread that waits for `KillOnce`'s victim to publish its pid under `flags` (created
+    here), marks it killed and SIGKILLs it; returns the thread and the list the pid goes into."""
+    flags.mkdir()
+    killed: list[int] = []
+
+    def killer():
+        deadline = time.time() + 120
+        while not (flags / "pid").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        pid = int((flags / "pid").read_text())
+        (flags / "killed").write_text("yes")
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    return thread, killed

@@ -4,15 +4,11 @@ and duplicates no variant."""
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
-import time
 
 import pytest
-from jobs import digest, shard_names
+from jobs import KillOnce, digest, shard_names, start_killer
 from test_augment import QUIET, cube_task, kinova_task
-from test_execute_ray import KillOnce
 
 from workbench.execute import plan_shards, run_job
 
@@ -32,25 +28,12 @@ def test_augment_on_ray_writes_the_same_bytes_as_serial(ray_local, tmp_path, mak
 
 
 def test_a_killed_augment_worker_loses_no_variant(ray_local, tmp_path):
-    ray_local.cloudpickle.register_pickle_by_value(sys.modules["test_execute_ray"])
+    ray_local.cloudpickle.register_pickle_by_value(sys.modules["jobs"])
     task = cube_task("lerobot")
     shards = plan_shards(task.variants_per_episode(), 3)
     ref = run_job(task, shards, tmp_path / "ref", backend="serial", **QUIET)
     flags = tmp_path / "flags"
-    flags.mkdir()
-    killed = []
-
-    def killer():
-        deadline = time.time() + 120
-        while not (flags / "pid").exists() and time.time() < deadline:
-            time.sleep(0.05)
-        pid = int((flags / "pid").read_text())
-        (flags / "killed").write_text("yes")
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
-
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
+    thread, killed = start_killer(flags)
     out = tmp_path / "out"
     result = run_job(
         KillOnce(task, shards[1].name, str(flags)), shards, out, backend="ray", **QUIET

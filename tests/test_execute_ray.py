@@ -4,19 +4,13 @@ finished by a rerun."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import signal
 import sys
-import threading
-import time
-from pathlib import Path
 
 import pytest
-from jobs import digest, shard_names, shards_of
+from jobs import KillOnce, digest, shard_names, shards_of, start_killer
 
 from workbench.execute import run_job
-from workbench.execute.shards import ShardSpec
 
 pytest.importorskip("ray")
 QUIET = {"progress": False, "log": lambda msg: None}
@@ -39,55 +33,14 @@ def test_ray_writes_the_same_bytes_as_serial(ray_local, reference, tmp_path, fmt
     assert all(r.worker["scene_builds"] == 1 for r in result.results.values())
 
 
-@dataclasses.dataclass(frozen=True)
-class KillOnce:
-    """Wraps a task: the first attempt at `victim` publishes its pid and waits to be killed."""
-
-    inner: object
-    victim: str
-    flags: str
-
-    def fingerprint(self):
-        return self.inner.fingerprint()
-
-    def check(self):
-        self.inner.check()
-
-    def finalize(self, out, results):
-        return self.inner.finalize(out, results)
-
-    def __call__(self, shard: ShardSpec, folder: Path):
-        flags = Path(self.flags)
-        if shard.name == self.victim and not (flags / "killed").exists():
-            (folder / "half-written").write_text("partial")
-            (flags / "pid.tmp").write_text(str(os.getpid()))
-            os.replace(flags / "pid.tmp", flags / "pid")
-            time.sleep(60)  # killed long before this ends
-            raise AssertionError("the victim was not killed")
-        return self.inner(shard, folder)
-
-
 def test_a_killed_worker_is_retried_with_no_shard_lost_or_duplicated(
     ray_local, reference, tmp_path
 ):
-    ray_local.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray_local.cloudpickle.register_pickle_by_value(sys.modules["jobs"])
     task, ref_out, _ = reference["lerobot"]
     shards = shards_of(task)
     flags = tmp_path / "flags"
-    flags.mkdir()
-    killed = []
-
-    def killer():
-        deadline = time.time() + 120
-        while not (flags / "pid").exists() and time.time() < deadline:
-            time.sleep(0.05)
-        pid = int((flags / "pid").read_text())
-        (flags / "killed").write_text("yes")
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
-
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
+    thread, killed = start_killer(flags)
     out = tmp_path / "out"
     wrapped = KillOnce(task, shards[1].name, str(flags))
     result = run_job(wrapped, shards, out, backend="ray", **QUIET)
