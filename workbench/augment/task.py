@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench import schema
 from workbench.augment.config import AugmentConfig, scene_config
 from workbench.augment.merge import ShardPart, merge_lerobot, merge_robomimic, read_part
 from workbench.augment.transform import TransformRanges
@@ -39,12 +40,6 @@ FORMATS = ("lerobot", "robomimic")
 SHARD_FILES = {"lerobot": "lerobot", "robomimic": "data.hdf5"}
 FINAL = {"lerobot": "dataset", "robomimic": "dataset.hdf5"}
 SCENE_TRANSFORM = "scene"
-
-
-def _int(value: Any, option: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise SettingsError(f"{option}: expected an integer >= {least}, got {value!r}")
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,17 +77,25 @@ class AugmentTask:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise SettingsError(f"--format: expected one of {list(FORMATS)}, got {self.format!r}")
-        _int(self.variants, "--variants", 1)
-        _int(self.seed, "--seed", 0)
-        _int(self.chunk, "--chunk", 1)
+        object.__setattr__(
+            self,
+            "variants",
+            schema.number(self.variants, "--variants", SettingsError, lower=1, integer=True),
+        )
+        object.__setattr__(
+            self, "seed", schema.number(self.seed, "--seed", SettingsError, lower=0, integer=True)
+        )
+        object.__setattr__(
+            self,
+            "chunk",
+            schema.number(self.chunk, "--chunk", SettingsError, lower=1, integer=True),
+        )
         if self.transform is not None and not isinstance(self.transform, TransformRanges):  # noqa: SIM102
             if self.transform != SCENE_TRANSFORM:
                 raise SettingsError(
                     f"transform: expected TransformRanges, 'scene' or None, got {self.transform!r}"
                 )
         if self.max_penetration is not None:
-            from workbench import schema
-
             schema.number(
                 self.max_penetration, "--max-penetration", SettingsError, lower=0, lower_open=True
             )
