@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from workbench import plots, schema
 from workbench.episode import Episode
 from workbench.episode_log import DIGEST_KEY, EpisodeLog, episode_digest, model_digest
-from workbench.errors import MappingError, ParameterError, SettingsError
+from workbench.errors import MappingError, SettingsError
 from workbench.io import load_episodes
 from workbench.metrics.contact import contact_onset_errors
 from workbench.metrics.events import EventWindow, check_event, event_slices
@@ -50,17 +46,10 @@ def check_params(
     """
     params = dict(params or {})
     physics, signal = split_params(params)
-    for name, value in params.items():
-        values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
-        if not values or not all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-            for v in values
-        ):
-            raise ParameterError(f"parameter {name!r}: expected a finite number, got {value!r}")
+    check_values(scene.model, physics)  # names and values, nothing written
     for name in signal:
         check_signal_param(name)
-    check_values(scene.model, physics)  # names and values, nothing written
-    for ep in episodes:
+    for ep in episodes:  # signal names, columns and values against every episode
         apply_signal_params(ep, signal)
     return params
 
