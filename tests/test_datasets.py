@@ -371,3 +371,32 @@ def test_robomimic_reader_refuses_damaged_files(tmp_path):
 def test_provenance_refuses_bad_values(kwargs, match):
     with pytest.raises(DatasetError, match=match):
         Provenance(**{"source_episode": "e", **kwargs})
+
+
+def test_lerobot_arrow_encoding_reads_back_like_parquet(tmp_path):
+    """encoding="arrow" (the augmentation shards): data files in Arrow IPC named by info.json's
+    data_path; the workbench's reader gives the same episodes, provenance and stats as from
+    the compact parquet dataset; a damaged data file or data_path is named."""
+    recs = _records(4)
+    write_lerobot(tmp_path / "pq", recs, file_frames=20)
+    write_lerobot(tmp_path / "ipc", recs, file_frames=20, encoding="arrow")
+    info = json.loads((tmp_path / "ipc/meta/info.json").read_text())
+    assert info["data_path"].endswith(".arrow")
+    assert sorted(p.suffix for p in (tmp_path / "ipc/data").rglob("file-*")) == [".arrow"] * len(
+        list((tmp_path / "pq/data").rglob("file-*.parquet"))
+    )
+    a, b = read_lerobot_records(tmp_path / "pq"), read_lerobot_records(tmp_path / "ipc")
+    for (x, px), (y, py) in zip(a, b, strict=True):
+        assert x.id == y.id and px == py
+        for name in x.signals:
+            np.testing.assert_array_equal(x.signals[name].values, y.signals[name].values)
+    stats = [json.loads((tmp_path / d / "meta/stats.json").read_text()) for d in ("pq", "ipc")]
+    assert stats[0] == stats[1]
+    first = next((tmp_path / "ipc/data").rglob("file-*.arrow"))
+    first.write_bytes(first.read_bytes()[:100])
+    with pytest.raises(DatasetError, match=r"file-000\.arrow: unreadable Arrow IPC"):
+        read_lerobot_records(tmp_path / "ipc")
+    info["data_path"] = "data/{chunk}/x.parquet"
+    (tmp_path / "pq/meta/info.json").write_text(json.dumps(info))
+    with pytest.raises(DatasetError, match=r"data_path .*expected a template of chunk_index"):
+        read_lerobot_records(tmp_path / "pq")

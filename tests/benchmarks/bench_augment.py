@@ -3,12 +3,16 @@
 Prints, measured in one run (shared, noisy machines: ratios, no absolute targets; every timed
 job is repeated and the median reported):
 - per-variant overhead beyond physics stepping: a serial job's shard phase and whole job (check,
-  merge included) vs the bare physics (median of as many passes as jobs): one `mujoco.rollout` call per variant (model with the
-  values applied in place, the same initial state and controls; only the rollout call timed), on
-  cube tosses (~4 ms of physics per variant) and on the Panda (~150 ms per variant);
+  merge included) vs the bare physics, interleaved per repeat (bare physics, then the job) and
+  the median of the per-repeat overheads: the bare physics is one `mujoco.rollout` call per
+  variant (model with the values applied in place, the same initial state and controls; only
+  the rollout call timed), on cube tosses (~4 ms of physics per variant) and on the Panda
+  (~130 ms per variant);
 - Ray with 2 workers vs serial throughput on the same job (per repeat a job on other tosses,
-  so both backends load its recordings; Ray started and its workers warm, start time apart),
-  with the workers' CPU seconds during the shard phase (both busy: ~2 cores);
+  so both backends load its recordings; Ray started, its workers warm and its own processes
+  settled, start time apart), with the workers' CPU seconds during the shard phase (both busy:
+  ~2 cores): the acceptance job (100 variants of each of 20 tosses) and the smallest job the
+  "auto" backend gives to Ray (400 variants);
 - peak RSS per Ray worker for N and 10 N variants (a fresh Ray for each).
 
 Every timed job runs in a warm process (imports and first-call costs paid by a warm-up job,
@@ -16,7 +20,7 @@ reported apart) with the executor's per-process cache cleared, so each job loads
 prepares its sources and compiles its scene itself.
 
 Run: python tests/benchmarks/bench_augment.py [--tosses 8] [--variants 50] [--panda-variants 8]
-     [--repeats 3]
+     [--repeats 5] [--ray-repeats 3] [--settle 5]
 """
 
 from __future__ import annotations
@@ -113,31 +117,40 @@ def timed(task, out: Path, backend: str, size: int):
 
 
 def overhead(name: str, task: AugmentTask, root: Path, size: int, repeats: int) -> None:
-    bare = [physics_only(task) for _ in range(repeats)]  # median: one pass varies by ~8 %
-    physics, steps = statistics.median(s for s, _ in bare), bare[0][1]
-    runs = [timed(task, root / f"{name}{r}", "serial", size) for r in range(repeats)]
-    whole = statistics.median(w for w, _ in runs)
-    shards = statistics.median(r.seconds for _, r in runs)
-    result = runs[0][1]
+    """Per repeat: the bare physics, then the serial job (interleaved, so both see the same
+    machine load); the overhead of each repeat from its own pair, median and range printed."""
+    rows = []
+    for r in range(repeats):
+        physics, steps = physics_only(task)
+        whole, result = timed(task, root / f"{name}{r}", "serial", size)
+        rows.append((physics, result.seconds, whole, result))
+    physics, shards, whole = (statistics.median(c) for c in list(zip(*rows, strict=True))[:3])
+    phase = [100 * (s - p) / p for p, s, _, _ in rows]
+    job = [100 * (w - p) / p for p, _, w, _ in rows]
+    result = rows[0][3]
     n = task.variants * task.episodes()
     print(
-        f"{name}: {n} variants, {steps} steps; bare rollout {physics:.2f} s (median of {repeats}) "
+        f"{name}: {n} variants, {steps} steps; bare rollout {physics:.2f} s "
         f"({1e3 * physics / n:.1f} ms per variant); serial job {whole:.2f} s (shard phase "
-        f"{shards:.2f} s), median of {repeats}"
+        f"{shards:.2f} s); medians of {repeats} interleaved repeats"
     )
     print(
         f"{name}: overhead beyond physics per variant: shard phase "
-        f"{100 * (shards - physics) / physics:.1f} %, whole job (check, merge) "
-        f"{100 * (whole - physics) / physics:.1f} %; accepted {result.accepted}, "
+        f"{statistics.median(phase):.1f} % (repeats {_spread(phase)}), whole job (check, merge) "
+        f"{statistics.median(job):.1f} % (repeats {_spread(job)}); accepted {result.accepted}, "
         f"rejected {result.rejected}"
     )
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.1f}..{max(values):.1f}"
 
 
 def ray_vs_serial(tosses: int, variants: int, root: Path, repeats: int) -> None:
     """Same job on both backends, once per repeat (each repeat on other tosses)."""
     rows = []
     for r in range(repeats):
-        job = cube_task(tosses, variants, first=tosses * (r + 1))
+        job = cube_task(tosses, variants, first=(tosses * (r + 1)) % 380)
         assert job.settings.threads == 1  # one rollout thread per worker: 2 workers, 2 cores
         serial, s = timed(job, root / f"serial{r}", "serial", 50)
         ray_s, q = timed(job, root / f"ray{r}", "ray", 50)
@@ -146,18 +159,18 @@ def ray_vs_serial(tosses: int, variants: int, root: Path, repeats: int) -> None:
     n = tosses * variants
     serial, s_phase, ray_s, r_phase, busy = (statistics.median(c) for c in zip(*rows, strict=True))
     print(
-        f"cube {n} variants (median of {repeats} jobs): serial {serial:.2f} s "
-        f"({n / serial:.1f} variants/s), ray(2) {ray_s:.2f} s ({n / ray_s:.1f} variants/s); "
-        f"shard phase serial {s_phase:.2f} s, ray {r_phase:.2f} s (workers busy {busy:.2f} "
-        f"cores); in the driver before and after it (check, merge): serial "
-        f"{serial - s_phase:.2f} s, ray {ray_s - r_phase:.2f} s"
+        f"cube {tosses} tosses x {variants} variants = {n} (median of {repeats} jobs): serial "
+        f"{serial:.2f} s ({n / serial:.1f} variants/s), ray(2) {ray_s:.2f} s "
+        f"({n / ray_s:.1f} variants/s); shard phase serial {s_phase:.2f} s, ray {r_phase:.2f} s "
+        f"(workers busy {busy:.2f} cores); in the driver before and after it (check, merge): "
+        f"serial {serial - s_phase:.2f} s, ray {ray_s - r_phase:.2f} s"
     )
     ratios = [a / c for a, _, c, _, _ in rows]
     phase = [b / d for _, b, _, d, _ in rows]
     print(
-        f"ratio ray(2) / serial throughput: whole job {statistics.median(ratios):.2f}x "
-        f"(runs {', '.join(f'{x:.2f}' for x in ratios)}), shard phase "
-        f"{statistics.median(phase):.2f}x"
+        f"ratio ray(2) / serial throughput, {n} variants: whole job "
+        f"{statistics.median(ratios):.2f}x (runs {', '.join(f'{x:.2f}' for x in ratios)}), "
+        f"shard phase {statistics.median(phase):.2f}x"
     )
 
 
@@ -175,7 +188,9 @@ def main() -> None:
     p.add_argument("--tosses", type=int, default=8)
     p.add_argument("--variants", type=int, default=50)
     p.add_argument("--panda-variants", type=int, default=8)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--ray-repeats", type=int, default=3)
+    p.add_argument("--settle", type=float, default=5.0, help="seconds to wait after Ray starts")
     args = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench_augment_"))
     env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
@@ -191,8 +206,10 @@ def main() -> None:
     ray.init(num_cpus=2, include_dashboard=False, runtime_env=env, log_to_driver=False)
     start_s = time.perf_counter() - t
     timed(cube_task(2, 2, first=390), root / "warm", "ray", 1)  # workers up, scene compiled
-    print(f"ray start {start_s:.1f} s")
-    ray_vs_serial(args.tosses, args.variants, root, args.repeats)
+    time.sleep(args.settle)  # Ray's own processes finish starting (their CPU use is start cost)
+    print(f"ray start {start_s:.1f} s (then {args.settle:g} s to settle)")
+    ray_vs_serial(20, 100, root, args.ray_repeats)  # the acceptance job: 100 x 20 real tosses
+    ray_vs_serial(args.tosses, args.variants, root, args.ray_repeats)  # the smallest Ray job
     ray.shutdown()
     for k in (1, 10):
         big = cube_task(args.tosses, max(1, args.variants * k // 10))

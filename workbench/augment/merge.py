@@ -32,9 +32,12 @@ from workbench.datasets.lerobot import (
     EPISODES_PATH,
     TASKS_PATH,
     WriteSummary,
+    read_data_file,
     tasks_table,
+    write_parquet,
 )
 from workbench.datasets.provenance import dumps
+from workbench.datasets.stats import STATS, merged_stats
 from workbench.errors import DatasetError
 from workbench.output import staging_folder, swap_in
 
@@ -59,8 +62,8 @@ def read_part(part: Path) -> ShardPart:
     info = json.loads((part / "meta" / "info.json").read_text())
     episodes = pq.read_table(part / EPISODES_PATH.format(chunk_index=0, file_index=0))
     tasks = pq.read_table(part / TASKS_PATH).column("task").to_pylist()
-    files = sorted((part / "data").glob("chunk-*/file-*.parquet"))
-    data = pa.concat_tables([pq.read_table(f) for f in files])
+    files = sorted((part / "data").glob("chunk-*/file-*.*"))
+    data = pa.concat_tables([read_data_file(f) for f in files])
     return ShardPart(part, info, episodes, tasks, data)
 
 
@@ -150,15 +153,15 @@ def _merge(parts, root: Path, file_frames: int) -> WriteSummary:
     episodes = _set(episodes, "data/chunk_index", file_of // chunk_size)
     episodes = _set(episodes, "data/file_index", file_of % chunk_size)
     rel = EPISODES_PATH.format(chunk_index=0, file_index=0)
-    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(episodes, root / rel, compression="snappy")
-    pq.write_table(tasks_table(tasks), root / TASKS_PATH, compression="snappy")
+    write_parquet(episodes, root / rel)
+    write_parquet(tasks_table(tasks), root / TASKS_PATH)
     info = dict(info0)
     info.update(
         total_episodes=n_episodes,
         total_frames=n_frames,
         total_tasks=len(tasks),
         splits={"train": f"0:{n_episodes}"},
+        data_path=DATA_PATH,
     )
     (root / "meta" / "info.json").write_text(json.dumps(info, indent=2) + "\n")
     stats = _merged_stats(episodes, list(info0["features"]))
@@ -175,32 +178,19 @@ def _task_index(tasks: list[str], task: str) -> int:
 
 def _write_data(root: Path, table: pa.Table, number: int, chunk_size: int) -> str:
     rel = DATA_PATH.format(chunk_index=number // chunk_size, file_index=number % chunk_size)
-    (root / rel).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, root / rel, compression="snappy")
+    write_parquet(table, root / rel)
     return rel
 
 
 def _merged_stats(episodes: pa.Table, keys: list[str]) -> dict:
-    counts = episodes.column("length").to_numpy().astype(np.float64)
+    """stats.json from the episodes table's per-episode stats (what a single writer computes)."""
     out = {}
     for key in sorted(keys):
         if f"stats/{key}/mean" not in episodes.column_names:
             continue
-        col = {
-            s: np.array(episodes.column(f"stats/{key}/{s}").to_pylist(), dtype=np.float64)
-            for s in ("min", "max", "mean", "std")
-        }
-        total = (col["mean"] * counts[:, None]).sum(0)
-        squares = ((col["std"] ** 2 + col["mean"] ** 2) * counts[:, None]).sum(0)
-        n = counts.sum()
-        mean = total / n
-        out[key] = {
-            "min": col["min"].min(0).tolist(),
-            "max": col["max"].max(0).tolist(),
-            "mean": mean.tolist(),
-            "std": np.sqrt(np.maximum(squares / n - mean * mean, 0.0)).tolist(),
-            "count": [int(n)],
-        }
+        out[key] = merged_stats(
+            {stat: episodes.column(f"stats/{key}/{stat}").to_pylist() for stat in STATS}
+        )
     return out
 
 

@@ -39,6 +39,7 @@ from workbench.replay.settings import ReplaySettings
 FORMATS = ("lerobot", "robomimic")
 SHARD_FILES = {"lerobot": "lerobot", "robomimic": "data.hdf5"}
 FINAL = {"lerobot": "dataset", "robomimic": "dataset.hdf5"}
+SHARD_ENCODING = "arrow"  # LeRobot shards: Arrow IPC data files, merged into parquet
 SCENE_TRANSFORM = "scene"
 
 
@@ -297,7 +298,7 @@ class AugmentTask:
         if accepted:
             name = SHARD_FILES[self.format]
             if self.format == "lerobot":
-                write_lerobot(folder / name, accepted, encoding="plain")  # merged later
+                write_lerobot(folder / name, accepted, encoding=SHARD_ENCODING)
             else:
                 write_robomimic(folder / name, accepted, env_name=scene.name, model_file="")
             files = (name,)

@@ -1,67 +1,54 @@
-"""Per-feature statistics (min, max, mean, std, count) in LeRobot's stats.json layout, per block
-(an episode) and merged over blocks in the order they arrive."""
+"""Per-feature statistics (min, max, mean, std, count) in LeRobot's stats.json layout: per
+episode (`episode_stats`, vectorised over the episodes of a data file) and merged over
+episodes (`merged_stats`, the same function for a single writer and for a merge of shards, so
+both write the same numbers)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-
-class RunningStats:
-    """Sums of (T, k) blocks in float64; `add` returns the block's own stats."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total: np.ndarray | None = None
-        self.squares: np.ndarray | None = None
-        self.low: np.ndarray | None = None
-        self.high: np.ndarray | None = None
-
-    def add(self, values: np.ndarray) -> dict[str, list[float]]:
-        v = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-        total, squares, low, high = v.sum(0), np.einsum("ij,ij->j", v, v), v.min(0), v.max(0)
-        return self._add(total, squares, low, high, len(v))
-
-    def add_range(self, first: int, count: int, step: int = 1) -> dict[str, list[float]]:
-        """`add` of the integers first, first + step, ... (`count` of them, step 0 or 1), from
-        exact sums: the same floats `add` gives while every sum stays below 2**53."""
-        last = first + step * (count - 1)
-        if step == 0:
-            total, squares = first * count, first * first * count
-        else:
-            total = (first + last) * count // 2
-            squares = _squares(last) - _squares(first - 1)
-        if count < 1 or step not in (0, 1) or first < 0 or squares >= 2**53:
-            return self.add(np.arange(count) * step + first)
-        one = lambda x: np.array([float(x)])  # noqa: E731
-        return self._add(one(total), one(squares), one(first), one(last), count)
-
-    def _add(self, total, squares, low, high, count: int) -> dict[str, list[float]]:
-        if self.total is None:
-            self.total, self.squares, self.low, self.high = total, squares, low, high
-        else:
-            self.total = self.total + total
-            self.squares = self.squares + squares
-            self.low = np.minimum(self.low, low)
-            self.high = np.maximum(self.high, high)
-        self.count += count
-        return _stats(total, squares, low, high, count)
-
-    def as_dict(self) -> dict[str, list[float]]:
-        return _stats(self.total, self.squares, self.low, self.high, self.count)
+STATS = ("min", "max", "mean", "std", "count")
 
 
-def _squares(n: int) -> int:
-    """0**2 + 1**2 + ... + n**2 (0 for n < 1)."""
-    return n * (n + 1) * (2 * n + 1) // 6 if n > 0 else 0
-
-
-def _stats(total, squares, low, high, count) -> dict[str, list[float]]:
-    mean = total / count
-    var = np.maximum(squares / count - mean * mean, 0.0)
+def episode_stats(values: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+    """Stats of consecutive episodes of (N, k) `values` (or (N,): k = 1) whose (n,) `lengths`
+    sum to N: {"min", "max", "mean", "std": (n, k) float64, "count": (n, 1) int64}. `std` is
+    the population standard deviation, from the squared deviations from each episode's mean."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v.reshape(v.shape[0], -1)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    count = lengths[:, None].astype(np.float64)
+    mean = np.add.reduceat(v, starts, axis=0) / count
+    deviation = v - np.repeat(mean, lengths, axis=0)
+    var = np.add.reduceat(deviation * deviation, starts, axis=0) / count
     return {
-        "min": low.tolist(),
-        "max": high.tolist(),
-        "mean": mean.tolist(),
+        "min": np.minimum.reduceat(v, starts, axis=0),
+        "max": np.maximum.reduceat(v, starts, axis=0),
+        "mean": mean,
+        "std": np.sqrt(var),
+        "count": lengths[:, None].copy(),
+    }
+
+
+def merged_stats(per_episode: dict[str, Sequence]) -> dict[str, list]:
+    """One feature's stats over all episodes from their per-episode stats (n rows of each of
+    `STATS`, as `episode_stats` gives or as lists read back from an episodes table): the
+    overall variance is the count-weighted mean of each episode's variance plus its mean's
+    squared offset from the overall mean (exact, and stable for offsets like time)."""
+    count = np.asarray(per_episode["count"], dtype=np.float64).reshape(-1)
+    mean = np.asarray(per_episode["mean"], dtype=np.float64)
+    std = np.asarray(per_episode["std"], dtype=np.float64)
+    n = count.sum()
+    overall = (mean * count[:, None]).sum(0) / n
+    offset = mean - overall
+    var = ((std * std + offset * offset) * count[:, None]).sum(0) / n
+    return {
+        "min": np.asarray(per_episode["min"], dtype=np.float64).min(0).tolist(),
+        "max": np.asarray(per_episode["max"], dtype=np.float64).max(0).tolist(),
+        "mean": overall.tolist(),
         "std": np.sqrt(var).tolist(),
-        "count": [count],
+        "count": [int(n)],
     }

@@ -36,12 +36,17 @@ def _json(path: Path) -> Any:
 
 
 def _table(path: Path) -> pa.Table:
+    """A parquet file, or an Arrow IPC file (`.arrow`: the workbench's intermediate shards)."""
     try:
+        if path.suffix == ".arrow":
+            with pa.OSFile(str(path), "rb") as source:
+                return pa.ipc.open_file(source).read_all()
         return pq.read_table(path)
     except FileNotFoundError:
         raise DatasetError(f"{path}: missing") from None
     except (OSError, pa.ArrowException) as exc:
-        raise DatasetError(f"{path}: unreadable parquet: {exc}") from None
+        kind = "Arrow IPC" if path.suffix == ".arrow" else "parquet"
+        raise DatasetError(f"{path}: unreadable {kind}: {exc}") from None
 
 
 def _names(key: str, feature: Mapping[str, Any], width: int) -> tuple[str, ...]:
@@ -109,7 +114,7 @@ def read_lerobot_records(
         smap = {v["signal"]: k for k, v in written.items()}
     else:
         smap = inverse_map(features, signals, where=f"{root}: signals")
-    rows, frames = _v3(root) if version == "v3.0" else _v21(root, info)
+    rows, frames = _v3(root, info) if version == "v3.0" else _v21(root, info)
     if len(rows) != info.get("total_episodes"):
         raise DatasetError(
             f"{root / 'meta/info.json'}: total_episodes {info.get('total_episodes')} but "
@@ -129,7 +134,15 @@ def read_lerobot(folder: str | Path, **kwargs: Any) -> list[Episode]:
     return [ep for ep, _ in read_lerobot_records(folder, **kwargs)]
 
 
-def _v3(root: Path):
+V3_DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+
+
+def _v3(root: Path, info: Mapping[str, Any]):
+    data_path = info.get("data_path") or V3_DATA_PATH
+    if not isinstance(data_path, str):
+        raise DatasetError(
+            f"{root / 'meta/info.json'}: data_path: expected a string, got {data_path!r}"
+        )
     files = sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet"))
     if not files:
         raise DatasetError(f"{root / 'meta/episodes'}: no chunk-*/file-*.parquet files")
@@ -141,7 +154,14 @@ def _v3(root: Path):
         key = (row["data/chunk_index"], row["data/file_index"])
         if key not in cache:
             cache.clear()
-            cache[key] = _table(root / f"data/chunk-{key[0]:03d}/file-{key[1]:03d}.parquet")
+            try:
+                rel = data_path.format(chunk_index=key[0], file_index=key[1])
+            except (KeyError, IndexError, ValueError) as exc:
+                raise DatasetError(
+                    f"{root / 'meta/info.json'}: data_path {data_path!r}: expected a template "
+                    f"of chunk_index and file_index, got {type(exc).__name__} {exc}"
+                ) from None
+            cache[key] = _table(root / rel)
         table = cache[key]
         first = table.column("index")[0].as_py() if "index" in table.column_names else None
         start = row.get("dataset_from_index")
