@@ -486,3 +486,85 @@ def test_the_in_rollout_penetration_and_trajectories_match_plain_references():
         assert depth == pytest.approx(max_penetration(m, mujoco.MjData(m), full, None), abs=1e-12)
         assert depth > 0  # the cube lands: contacts exist
     del data
+
+
+# -- sensor noise on the written variants --------------------------------------------------------
+NOISE = {"distribution": "normal", "mean": 0.0, "std": 0.002}
+
+
+def _noisy_spec(**columns):
+    spec = _spec(CUBE_SPEC)
+    spec["sensor_noise"] = {key: dict(NOISE) for key in columns} or {"qpos/cube[0]": NOISE}
+    return spec
+
+
+def test_sensor_noise_is_added_to_the_written_columns_only_and_replays_from_provenance(tmp_path):
+    """The spec's [sensor_noise] reaches the dataset: each written variant differs from its
+    noise-free replay (its provenance without `sensor_noise`) by zero-mean noise of the spec's
+    std in the named column only, and `replay_provenance` adds the very same noise again."""
+    import dataclasses
+
+    task = AugmentTask("cube_toss", (CUBE,), _noisy_spec(), 8, select="0:2", seed=3, chunk=4)
+    result = run(task, tmp_path / "noisy", size=4)
+    records = read_lerobot_records(tmp_path / "noisy" / "dataset")
+    assert len(records) == result.accepted > 0
+    scene = load_scene("cube_toss")
+    raw = {e.id: e for e in load_episodes([CUBE], task._mapping(scene), select="0:2")}
+    diffs = []
+    for ep, prov in records:
+        assert prov.transform["sensor_noise"]["columns"] == {"qpos/cube[0]": NOISE}
+        args = (scene, raw[prov.source_episode])
+        again, reason = replay_provenance(*args, prov, task.config(scene), metadata=ep.metadata)
+        assert reason is None
+        for name, sig in ep.signals.items():
+            np.testing.assert_array_equal(again.signals[name].values, sig.values)
+        quiet = {k: v for k, v in prov.transform.items() if k != "sensor_noise"}
+        clean, _ = replay_provenance(
+            *args, dataclasses.replace(prov, transform=quiet), task.config(scene)
+        )
+        q_clean, q_noisy = clean.signals["qpos"].values, ep.signals["qpos"].values
+        diffs.append(q_noisy[:, 0] - q_clean[:, 0])
+        np.testing.assert_array_equal(q_noisy[:, 1:], q_clean[:, 1:])
+        np.testing.assert_array_equal(clean.signals["qvel"].values, ep.signals["qvel"].values)
+    d = np.concatenate(diffs)
+    assert abs(d.mean()) < 4 * 0.002 / np.sqrt(d.size) and 0.0019 < d.std() < 0.0021
+    assert len({round(float(x[0]), 12) for x in diffs}) == len(diffs)  # a stream per variant
+
+
+def test_sensor_noise_on_a_missing_column_is_refused_before_anything_is_written(tmp_path):
+    task = AugmentTask("cube_toss", (CUBE,), _noisy_spec(**{"qpos/cube[9]": 1}), 2, select="0:1")
+    with pytest.raises(SettingsError, match=r"sensor_noise 'qpos/cube\[9\]'.*no such column"):
+        run(task, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        ({"seed": -1, "columns": {"qpos/a": NOISE}}, "seed"),
+        ({"seed": 1}, "missing keys"),
+        ({"seed": 1, "columns": {}}, "non-empty"),
+        ({"seed": 1, "columns": {"qpos/a": {"distribution": "cauchy"}}}, "distribution"),
+        ({"seed": 1, "columns": {"qpos/a": 3}}, "expected distribution tables"),
+        ({"seed": 1, "columns": {"qpos/a": NOISE}, "extra": 1}, "unknown keys"),
+    ],
+)
+def test_a_damaged_sensor_noise_provenance_is_named(bad, needle):
+    from workbench.augment.noise import SensorNoise
+    from workbench.errors import DatasetError
+
+    with pytest.raises(DatasetError, match=needle):
+        SensorNoise.from_dict(bad)
+
+
+def test_cli_refuses_sensor_noise_on_a_missing_column(tmp_path, capsys):
+    from workbench.randomize import RandomizationSpec
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(RandomizationSpec.from_dict(_noisy_spec(**{"qvel/nope": 1})).to_toml())
+    out = tmp_path / "out"
+    args = ["augment", CUBE, "--scene", "cube_toss", "--spec", str(spec), "--variants", "2"]
+    assert main([*args, "--episodes", "0:1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "sensor_noise 'qvel/nope'" in err and "Traceback" not in err
+    assert not out.exists()

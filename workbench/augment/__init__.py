@@ -3,6 +3,7 @@
 - `config`: a scene's `[augment]` table (object, hand, interaction segment, transform ranges,
   penetration bound, task predicates);
 - `transform`: object-centric planar transforms (MimicGen-style) of object and hand path;
+- `noise`: a spec's sensor noise on the written variants, rebuilt from provenance;
 - `predicates`: task predicates (`displacement`, `final_height`, `rotation`, `max_speed`);
 - `variant`: build, replay, filter one source's variants; `replay_provenance` regenerates one;
 - `task`: `AugmentTask` for `workbench.execute.run_job`; `merge`: shard datasets concatenated.

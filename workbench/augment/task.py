@@ -4,8 +4,9 @@ For shard (episode e, variants [a, b)): each variant k draws its physics values 
 offsets from the spec (`Randomizer.samples(episode id, k, seed)`) and, when object-centric
 transforms are on, its planar transform (`TransformRanges.sample`); the variants are replayed in
 batched rollouts (`chunk` per call, model copies cached per worker), filtered (diverged, nan,
-penetration, predicate:<name>) and the accepted ones written to the shard folder as LeRobot v3.0
-(`lerobot/`) or robomimic (`data.hdf5`); `finalize` concatenates the shards in shard order
+penetration, predicate:<name>), the spec's sensor noise added to the accepted ones
+(`workbench.augment.noise`) and these written to the shard folder as LeRobot v3.0 (`lerobot/`)
+or robomimic (`data.hdf5`); `finalize` concatenates the shards in shard order
 (`workbench.augment.merge`) into `OUT/dataset/` or `OUT/dataset.hdf5`.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from workbench import schema
 from workbench.augment.config import AugmentConfig, scene_config
 from workbench.augment.merge import ShardPart, merge_lerobot, merge_robomimic, read_part
+from workbench.augment.noise import SensorNoise
 from workbench.augment.transform import TransformRanges
 from workbench.augment.variant import (
     Source,
@@ -213,14 +215,15 @@ class AugmentTask:
             raise SettingsError("--episodes: the selection holds no episode")
         for e in range(len(episodes)):
             source = self._source(scene, config, e)
-            for n in randomizer.spec.initial_state:
-                sig = source.episode.signals.get(n.signal)
-                if sig is None or n.column not in sig.columns:
-                    raise SettingsError(
-                        f"--spec: initial_state {n.key!r}: the replayed episode "
-                        f"{source.episode.id!r} has no such column; signals "
-                        f"{ {k: list(s.columns) for k, s in source.episode.signals.items()} }"
-                    )
+            for section in ("initial_state", "sensor_noise"):
+                for n in getattr(randomizer.spec, section):
+                    sig = source.episode.signals.get(n.signal)
+                    if sig is None or n.column not in sig.columns:
+                        raise SettingsError(
+                            f"--spec: {section} {n.key!r}: the replayed episode "
+                            f"{source.episode.id!r} has no such column; signals "
+                            f"{ {k: list(s.columns) for k, s in source.episode.signals.items()} }"
+                        )
 
     # -- one shard -------------------------------------------------------------------------
     def plan(self, e: int, start: int, stop: int) -> tuple[Source, list[Variant]]:
@@ -243,7 +246,8 @@ class AugmentTask:
 
                 dx, dy, yaw = config.transform.sample(raw_id, s.variant, self.seed)
                 transform = PlanarTransform(dx, dy, yaw, source.pivot)
-            out.append(Variant(s.variant, s.values, transform, s.initial_state))
+            noise = SensorNoise.of(self._randomizer(scene).spec, s)
+            out.append(Variant(s.variant, s.values, transform, s.initial_state, noise))
         return source, samples, out
 
     def __call__(self, shard: ShardSpec, folder: Path) -> ShardResult:
@@ -292,7 +296,9 @@ class AugmentTask:
             if reason:
                 rejected[reason] = rejected.get(reason, 0) + 1
                 continue
-            ep = output_episode(trace, source, v.index, meta, episode_id=f"{raw.id}/v{v.index:06d}")
+            ep = output_episode(
+                trace, source, v.index, meta, episode_id=f"{raw.id}/v{v.index:06d}", noise=v.noise
+            )
             accepted.append((ep, provenance(raw.id, v, self.seed, extra)))
         files: tuple[str, ...] = ()
         if accepted:

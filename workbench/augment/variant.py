@@ -20,6 +20,7 @@ import mujoco
 import numpy as np
 
 from workbench.augment.config import AugmentConfig
+from workbench.augment.noise import SensorNoise
 from workbench.augment.transform import PlanarTransform, object_centric
 from workbench.datasets.provenance import Provenance
 from workbench.episode import Episode, Signal
@@ -215,10 +216,11 @@ def output_episode(
     metadata: Mapping,
     *,
     episode_id: str | None = None,
+    noise: SensorNoise | None = None,
 ) -> Episode:
     """The variant as written: simulated `qpos`/`qvel`, passive bodies' `body_pose:` from the
     simulated state, driven paths as replayed (transformed), id `episode_id` (default
-    `<source>/v<variant>`)."""
+    `<source>/v<variant>`), with `noise` (sensor noise) added last."""
     ep = trace.episode
     T = ep.num_samples
     signals = dict(ep.signals)
@@ -230,17 +232,20 @@ def output_episode(
         key = f"body_pose:{body}"
         if key in signals:
             signals[key] = dataclasses.replace(signals[key], values=qpos[:, list(cols)].copy())
-    return Episode(episode_id or f"{ep.id}/v{variant:06d}", ep.times, signals, dict(metadata))
+    out = Episode(episode_id or f"{ep.id}/v{variant:06d}", ep.times, signals, dict(metadata))
+    return out if noise is None else noise.applied(out)
 
 
 @dataclasses.dataclass(frozen=True)
 class Variant:
-    """One variant to replay: its index, physics values, transform and initial offsets."""
+    """One variant to replay: its index, physics values, transform, initial offsets and the
+    sensor noise added to what is written (None: none)."""
 
     index: int
     values: Mapping[str, float | tuple[float, ...]]
     transform: PlanarTransform | None
     initial_state: Mapping[str, float]
+    noise: SensorNoise | None = None
 
 
 def flat_params(values: Mapping[str, float | tuple[float, ...]]) -> dict[str, float]:
@@ -263,6 +268,8 @@ def provenance(
         "initial_state": dict(v.initial_state),
         "object_centric": v.transform.to_dict() if v.transform else None,
     }
+    if v.noise is not None:
+        transform["sensor_noise"] = v.noise.to_dict()
     return Provenance(source_id, v.index, seed, transform, flat_params(v.values))
 
 
@@ -353,7 +360,7 @@ def replay_provenance(
     metadata: Mapping | None = None,
 ) -> tuple[Episode, str | None]:
     """Rebuild one variant from its Provenance alone (crop, interaction start, transform,
-    initial offsets, exact physics values) and replay it by itself.
+    initial offsets, exact physics values, sensor noise) and replay it by itself.
 
     Returns (the episode as the dataset holds it, reject reason or None)."""
     settings = settings or ReplaySettings("open_loop", threads=1)
@@ -361,11 +368,13 @@ def replay_provenance(
     crop = tuple(t["crop"]) if t.get("crop") else None
     source = prepare_source(scene, config, raw, settings, crop=crop, t_start=t.get("t_start"))
     oc = t.get("object_centric")
+    noise = t.get("sensor_noise")
     v = Variant(
         prov.variant or 0,
         dict(prov.params),
         PlanarTransform.from_dict(oc) if oc else None,
         dict(t.get("initial_state") or {}),
+        SensorNoise.from_dict(noise) if noise else None,
     )
     limit = float(t.get("max_penetration", config.max_penetration))
     sensing, sensor = sensing_scene(scene)
@@ -379,4 +388,5 @@ def replay_provenance(
         limit=limit,
         sensor=sensor,
     )
-    return output_episode(trace, source, v.index, metadata or raw.metadata), reason
+    episode = output_episode(trace, source, v.index, metadata or raw.metadata, noise=v.noise)
+    return episode, reason

@@ -26,6 +26,7 @@ from workbench.physics import resolve, values_applied
 from workbench.physics.apply import inertia_violation
 from workbench.physics.names import ParameterAddress, parse_name, write_order
 from workbench.physics.validate import check_value
+from workbench.randomize.distributions import Distribution
 from workbench.randomize.spec import RandomizationSpec, SignalNoise
 
 # names of quantities that live on the MjSpec (changing them recompiles the model): refused,
@@ -325,10 +326,17 @@ class Randomizer:
         for j, column in enumerate(columns):
             n = by_key.get(f"{signal}/{column}")
             if n is not None:
-                ss = np.random.SeedSequence([sample.sensor_seed, _h64(n.key)])
-                u = np.random.Generator(np.random.PCG64(ss)).random(length)
-                out[:, j] = n.distribution.ppf(np.where(u > 0, u, _TINY))
+                out[:, j] = column_noise(sample.sensor_seed, n.key, n.distribution, length)
         return out
+
+
+def column_noise(seed: int, key: str, distribution: Distribution, length: int) -> np.ndarray:
+    """(length,) additive sensor noise of one '<signal>/<column>' `key` for a sample whose
+    `Sample.sensor_seed` is `seed`: a function of (seed, key, distribution, length) only, so a
+    variant's noise is rebuilt exactly from its provenance."""
+    ss = np.random.SeedSequence([seed, _h64(key)])
+    u = np.random.Generator(np.random.PCG64(ss)).random(length)
+    return distribution.ppf(np.where(u > 0, u, _TINY))
 
 
 def _column(episode: Episode, noise: SignalNoise) -> int:
