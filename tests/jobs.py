@@ -69,6 +69,11 @@ class KillOnce:
     def finalize(self, out, results):
         return self.inner.finalize(out, results)
 
+    def __getattr__(self, name):  # the inner task's streaming merge and scheduling, if any
+        if name in ("merger", "shard_cost"):
+            return getattr(self.__dict__["inner"], name)
+        raise AttributeError(name)
+
     def __call__(self, shard: ShardSpec, folder: Path):
         flags = Path(self.flags)
         if shard.name == self.victim and not (flags / "killed").exists():

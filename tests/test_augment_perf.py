@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from jobs import digest
-from test_augment import cube_task, kinova_task, run
+from test_augment import CUBE, CUBE_SPEC, cube_task, kinova_task, run
 
 import workbench.augment.task as task_module
 from workbench.datasets.lerobot import write_lerobot
@@ -135,45 +135,94 @@ def test_data_file_holds_the_per_episode_frames(tmp_path):
         index += T
 
 
-def test_shards_read_as_they_finish_merge_to_the_bytes_of_the_folders(tmp_path, monkeypatch):
-    """A job on a backend that absorbs reads each LeRobot shard once, as it finishes, before
-    finalize; the merged bytes equal a merge of the shard folders, a rerun that skips every
-    shard, and a run whose early reads fail (finalize reads the folders itself)."""
+def _merged(root: Path) -> dict[str, str]:
+    return {k.split("/", 1)[-1]: v for k, v in digest(root).items()}
+
+
+@pytest.mark.parametrize("fmt", ["lerobot", "robomimic"])
+def test_the_merge_streams_in_shard_order_whatever_order_shards_finish(tmp_path, monkeypatch, fmt):
+    """`AugmentTask.merger` takes shard results in any order (Ray finishes the longest first),
+    reads each shard once, as soon as every shard before it is in (not all at the end), and
+    writes the bytes the job wrote, whatever the order."""
     import workbench.augment.merge as merge
-    import workbench.augment.task as task_module
-    from workbench.execute.backends import SerialBackend
 
-    # the serial backend leaves the reads to finalize (nothing runs meanwhile); Ray absorbs:
-    # the same calls, here in-process (the serial-vs-Ray byte tests cover Ray itself)
-    monkeypatch.setattr(SerialBackend, "absorbs", True)
+    task = cube_task(fmt, variants=4, episodes="0:3")
+    result = run(task, tmp_path / "job", size=2)
+    name = "dataset" if fmt == "lerobot" else "dataset.hdf5"
+    want = _merged(tmp_path / "job" / name)
+    done = [result.results[s] for s in result.shards]
+    assert sum(1 for r in done if r.files) >= 4
+    reads = []
+    for cls in (merge.LeRobotMerge, merge.RobomimicMerge):
+        monkeypatch.setattr(cls, "add", _counting(cls.add, reads))
+    rng = np.random.default_rng(0)
+    for order in (done, done[::-1], [done[i] for i in rng.permutation(len(done))]):
+        reads.clear()
+        (tmp_path / "job" / name).rename(tmp_path / "previous")
+        merger = task.merger(tmp_path / "job", result.shards)
+        for k, r in enumerate(order):
+            merger.add(r)
+            ready = 0  # shards in job order before the first one not added yet
+            while ready < len(done) and done[ready] in order[: k + 1]:
+                ready += 1
+            assert len(reads) == sum(1 for x in done[:ready] if x.files)
+        assert reads == [  # each shard once, in job order
+            tmp_path / "job" / "shards" / r.shard.name / r.files[0] for r in done if r.files
+        ]
+        merger.finish()
+        assert _merged(tmp_path / "job" / name) == want
+        _remove(tmp_path / "previous")
+
+
+def _counting(add, reads):
+    def counted(self, part):
+        reads.append(Path(part))
+        return add(self, part)
+
+    return counted
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def test_merged_row_groups_and_bytes_do_not_depend_on_the_shard_size(tmp_path, monkeypatch):
+    """Row groups are cut every GROUP_ROWS frames (here 100) and data files at episode
+    boundaries every `file_frames`: one shard per variant or four per shard, same bytes."""
+    import pyarrow.parquet as pq
+
+    import workbench.augment.merge as merge
+
+    monkeypatch.setattr(merge, "GROUP_ROWS", 100)
     task = cube_task("lerobot", variants=4, episodes="0:2")
-    reads, finalized = [], []
-    real_read, real_finalize = merge.read_part, task_module.AugmentTask.finalize
-    monkeypatch.setattr(task_module, "read_part", lambda p: reads.append(p) or real_read(p))
+    run(task, tmp_path / "one", size=1)
+    run(task, tmp_path / "four", size=4)
+    assert _merged(tmp_path / "one" / "dataset") == _merged(tmp_path / "four" / "dataset")
+    meta = pq.ParquetFile(tmp_path / "one/dataset/data/chunk-000/file-000.parquet").metadata
+    rows = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert len(rows) >= 3 and set(rows[:-1]) == {100} and 0 < rows[-1] <= 100
 
-    def finalize(self, out, results, **kw):
-        finalized.append(len(reads))
-        return real_finalize(self, out, results, **kw)
 
-    monkeypatch.setattr(task_module.AugmentTask, "finalize", finalize)
-    result = run(task, tmp_path / "a", size=3)
-    nonempty = [s for s in result.shards if result.results[s].files]
-    assert len(nonempty) >= 2 and finalized == [len(nonempty)] == [len(reads)]
-    folders = [tmp_path / "a" / "shards" / s.name / "lerobot" for s in nonempty]
-    merge.merge_lerobot(folders, tmp_path / "from_folders")
-    want = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "from_folders").items()}
-    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "a" / "dataset").items()}
-    assert got == want
-    shutil.rmtree(tmp_path / "a" / "dataset")
-    again = run(task, tmp_path / "a", size=3)  # every shard skipped: nothing absorbed
-    assert again.skipped == len(result.shards) and len(reads) == len(nonempty)
-    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "a" / "dataset").items()}
-    assert got == want
+def test_a_damaged_finished_shard_is_named_and_the_earlier_dataset_kept(tmp_path, capsys):
+    """A rerun that skips a finished shard whose data file was damaged since: error naming the
+    shard and what to do, exit 2 from the CLI, the earlier dataset untouched, no staging left."""
+    from workbench.cli import main
+    from workbench.errors import DatasetError
 
-    def broken(p):
-        raise OSError("disk hiccup")
-
-    monkeypatch.setattr(task_module, "read_part", broken)
-    run(task, tmp_path / "b", size=3)
-    got = {k.split("/", 1)[1]: v for k, v in digest(tmp_path / "b" / "dataset").items()}
-    assert got == want
+    task = cube_task("lerobot", variants=4, episodes="0:2")
+    out = tmp_path / "out"
+    result = run(task, out, size=2)
+    before = digest(out / "dataset")
+    shard = next(s for s in result.shards if result.results[s].files)
+    data = next((out / "shards" / shard.name).rglob("file-000.arrow"))
+    data.write_bytes(data.read_bytes()[:64])
+    with pytest.raises(DatasetError, match=rf"{shard.name}.*unreadable.*delete its shard folder"):
+        run(task, out, size=2)
+    assert digest(out / "dataset") == before
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".dataset")]
+    args = ["augment", CUBE, "--scene", "cube_toss", "--spec", str(CUBE_SPEC), "--variants", "4"]
+    args += ["--episodes", "0:2", "--seed", "3", "--chunk", "4", "--shard-size", "2"]
+    assert main([*args, "--out", str(out), "--no-progress", "--backend", "serial"]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and shard.name in err and "Traceback" not in err
+    assert digest(out / "dataset") == before

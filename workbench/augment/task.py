@@ -19,7 +19,7 @@ from typing import Any
 
 from workbench import schema
 from workbench.augment.config import AugmentConfig, scene_config
-from workbench.augment.merge import ShardPart, merge_lerobot, merge_robomimic, read_part
+from workbench.augment.merge import ShardsMerger
 from workbench.augment.noise import SensorNoise
 from workbench.augment.transform import TransformRanges
 from workbench.augment.variant import (
@@ -317,48 +317,28 @@ class AugmentTask:
             worker={"scene_builds": builds(("scene", self.scene)), **_ray_node()},
         )
 
-    def absorb(self, out: Path, result: ShardResult) -> ShardPart | None:
-        """Called by the job in the driver as each shard finishes (while others still run):
-        a LeRobot shard is read into memory (`read_part`) so `finalize` only concatenates and
-        writes. None for robomimic, an empty shard, or a shard that cannot be read (`finalize`
-        reads it again and says why)."""
-        if self.format != "lerobot" or not result.files:
-            return None
-        try:
-            return read_part(Path(out) / "shards" / result.shard.name / result.files[0])
-        except Exception:
-            return None
-
-    def finalize(
-        self,
-        out: Path,
-        results: Sequence[ShardResult],
-        *,
-        absorbed: Mapping[ShardSpec, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Concatenate the shards' datasets (in shard order) into `OUT/dataset[.hdf5]`;
-        `absorbed`: shard -> what `absorb` returned for it (used in place of its files)."""
+    def merger(self, out: Path, shards: Sequence[ShardSpec]) -> ShardsMerger:
+        """The job's streaming merge into `OUT/dataset[.hdf5]` (`run_job` feeds it each shard
+        as it finishes; see `workbench.augment.merge.ShardsMerger`)."""
         out = Path(out)
-        final = out / FINAL[self.format]
-        absorbed = absorbed or {}
-        parts = [
-            absorbed.get(r.shard) or out / "shards" / r.shard.name / f
-            for r in results
-            for f in r.files
-        ]
-        if not parts:
-            return {"path": None, "episodes": 0, "note": "no variant accepted"}
-        if self.format == "lerobot":
-            summary = merge_lerobot(parts, final)
-        else:
-            scene = self._scene()
-            summary = merge_robomimic(parts, final, model_file=_model_xml(scene))
-        return {
-            "path": str(final.relative_to(out)),
-            "format": self.format,
-            "episodes": summary.episodes,
-            "frames": summary.frames,
-        }
+        return ShardsMerger(
+            out,
+            out / FINAL[self.format],
+            self.format,
+            shards,
+            model_file=lambda: _model_xml(self._scene()),
+        )
+
+    def finalize(self, out: Path, results: Sequence[ShardResult]) -> dict[str, Any]:
+        """The same merge at once, from the results of every shard (in job order)."""
+        merger = self.merger(out, [r.shard for r in results])
+        try:
+            for r in results:
+                merger.add(r)
+        except BaseException:
+            merger.abort()
+            raise
+        return merger.finish()
 
 
 def _ray_node() -> dict[str, str]:

@@ -81,13 +81,18 @@ def _repeating(column: pa.DataType) -> bool:
     return not pa.types.is_floating(column)
 
 
-def write_parquet(table: pa.Table, path: Path, encoding: str = "compact") -> None:
-    """Write `table` to `path` (parent folders created) as parquet with one of `ENCODINGS`."""
+def parquet_options(schema: pa.Schema, encoding: str = "compact") -> dict[str, Any]:
+    """pyarrow parquet writer options of one of `ENCODINGS` for a table of `schema`."""
     options = dict(ENCODINGS[encoding])
     if options.get("use_dictionary") == "repeating":
-        options["use_dictionary"] = [f.name for f in table.schema if _repeating(f.type)]
+        options["use_dictionary"] = [f.name for f in schema if _repeating(f.type)]
+    return options
+
+
+def write_parquet(table: pa.Table, path: Path, encoding: str = "compact") -> None:
+    """Write `table` to `path` (parent folders created) as parquet with one of `ENCODINGS`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, **options)
+    pq.write_table(table, path, **parquet_options(table.schema, encoding))
 
 
 def _write_data_file(table: pa.Table, path: Path, encoding: str) -> None:

@@ -32,7 +32,6 @@ class SerialBackend:
     """Shards one after another in this process (notebooks, tests, debugging, small jobs)."""
 
     name = "serial"
-    absorbs = False  # no shard runs while this process works: finalize reads them itself
 
     def run(self, task: ShardTask, shards: Sequence[ShardSpec], out: Path, on_done: OnDone) -> None:
         for shard in shards:
@@ -68,7 +67,6 @@ class RayBackend:
     max_retries: int = 3
     runtime_env: Mapping[str, Any] | None = None
     name = "ray"
-    absorbs = True  # the driver takes in finished shards (`task.absorb`) while workers run
 
     def run(self, task: ShardTask, shards: Sequence[ShardSpec], out: Path, on_done: OnDone) -> None:
         try:

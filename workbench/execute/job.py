@@ -102,10 +102,10 @@ def run_job(
 
     Args:
       task: picklable callable (shard, folder) -> ShardResult with `fingerprint()`; its
-        optional `check()` runs first, `finalize(out, results)` last; with an optional
-        `absorb(out, result)`, called here as each shard finishes on a backend that runs
-        shards elsewhere (Ray; a shard of this run, not a skipped one), `finalize(out,
-        results, absorbed={shard: what absorb returned})` (empty on the serial backend).
+        optional `check()` runs first, `finalize(out, results)` last; or, in place of
+        `finalize`, `merger(out, shards)` (a `workbench.execute.ordered.Merger`), given each
+        shard's result here as it finishes (skipped shards' first) and finished last, so a
+        task streams its merged output while shards still run.
       shards: the job's shards (`plan_shards`); their names fix the file names.
       out: job folder (see `workbench.execute.store`); a rerun skips finished shards.
       backend: "auto" (serial below `serial_below` variants, else Ray; Ray when an address is
@@ -151,13 +151,12 @@ def run_job(
     counts = {"accepted": 0, "rejected": 0}
     extra = {"backend": chosen.name, "backend_reason": reason, "skipped_shards": skipped}
 
-    absorbed: dict[ShardSpec, Any] = {}
-    absorb = getattr(task, "absorb", None) if getattr(chosen, "absorbs", False) else None
+    merger = task.merger(out, shards) if hasattr(task, "merger") else None
 
     def on_done(result: ShardResult) -> None:
         results[result.shard] = result
-        if absorb is not None:  # the driver's share of finalize, while workers still run
-            absorbed[result.shard] = absorb(out, result)
+        if merger is not None:  # the driver's share of the merge, while workers still run
+            merger.add(result)
         counts["accepted"] += result.accepted
         counts["rejected"] += sum(result.rejected.values())
         bar.update(result.variants)
@@ -167,19 +166,25 @@ def run_job(
             on_shard(result)
 
     try:
+        if merger is not None:
+            for s in shards:
+                if s in results:  # finished by an earlier run
+                    merger.add(results[s])
         write_manifest(out, shards, results, extra=extra)
         chosen.run(task, todo, out, on_done)
+        clean_partial(out)  # folders of workers killed mid-shard (their shards were retried)
+        seconds = time.perf_counter() - start
+        finalized = None
+        if merger is not None:
+            finalized = merger.finish()
+        elif hasattr(task, "finalize"):
+            finalized = task.finalize(out, [results[s] for s in shards])
+    except BaseException:
+        if merger is not None:
+            merger.abort()
+        raise
     finally:
         bar.close()
-    clean_partial(out)  # folders of workers killed mid-shard (their shards were retried)
-    seconds = time.perf_counter() - start
-    finalized = None
-    if hasattr(task, "finalize"):
-        done = [results[s] for s in shards]
-        if hasattr(task, "absorb"):
-            finalized = task.finalize(out, done, absorbed=absorbed)
-        else:
-            finalized = task.finalize(out, done)
     ran = sum(results[s].variants for s in todo)
     extra.update(
         seconds=round(seconds, 3),

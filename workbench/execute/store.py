@@ -32,9 +32,8 @@ RESULT = "result.json"
 class ShardTask(Protocol):
     """What an executor runs: picklable, with a JSON fingerprint of everything that sets its
     outputs, writing one shard's files into a given (temporary) folder. Optional: `check()`,
-    `finalize(out, results)`, `shard_cost(shard)` (relative run time, for scheduling),
-    `absorb(out, result)` (driver-side work on a finished shard while others run; then
-    `finalize(out, results, absorbed=...)`: see `run_job`)."""
+    `finalize(out, results)` or `merger(out, shards)` (a streaming merge fed as shards finish:
+    see `run_job`), `shard_cost(shard)` (relative run time, for scheduling)."""
 
     def fingerprint(self) -> Mapping[str, Any]: ...
 
