@@ -2,15 +2,16 @@
 
 Prints, measured in one run (shared, noisy machines: ratios, no absolute targets; every timed
 job is repeated and the median reported):
-- per-variant overhead beyond physics stepping: a serial job's shard phase and whole job (check,
-  merge included) vs the bare physics, interleaved per repeat (bare physics, then the job) and
+- per-variant overhead beyond physics stepping: a serial job's shards (the sum of their run
+  times: draw, replay, filter, write) and whole job (check, streaming merge included) vs the
+  bare physics, interleaved per repeat (bare physics, then the job) and
   the median of the per-repeat overheads: the bare physics is one `mujoco.rollout` call per
   variant (model with the values applied in place, the same initial state and controls; only
   the rollout call timed), on cube tosses (~4 ms of physics per variant) and on the Panda
   (~130 ms per variant);
 - Ray with 2 workers vs serial throughput on the same job (per repeat a job on other tosses,
   so both backends load its recordings; Ray started, its workers warm and its own processes
-  settled, start time apart), with the workers' CPU seconds during the shard phase (both busy:
+  settled, start time apart), with the workers' CPU seconds during the run phase (both busy:
   ~2 cores): the acceptance job (100 variants of each of 20 tosses) and the smallest job the
   "auto" backend gives to Ray (400 variants);
 - peak RSS per Ray worker for N and 10 N variants (a fresh Ray for each).
@@ -20,7 +21,9 @@ reported apart) with the executor's per-process cache cleared, so each job loads
 prepares its sources and compiles its scene itself.
 
 Run: python tests/benchmarks/bench_augment.py [--tosses 8] [--variants 50] [--panda-variants 8]
-     [--repeats 5] [--ray-repeats 3] [--settle 5]
+     [--repeats 5] [--ray-repeats 3] [--settle 5] [--root DIR]
+(`--root /dev/shm` keeps the disk out: the software's own overhead; the Panda writes ~5.7 MB per
+variant twice, shard and dataset, so on a slow disk its numbers are the disk's.)
 """
 
 from __future__ import annotations
@@ -123,7 +126,8 @@ def overhead(name: str, task: AugmentTask, root: Path, size: int, repeats: int) 
     for r in range(repeats):
         physics, steps = physics_only(task)
         whole, result = timed(task, root / f"{name}{r}", "serial", size)
-        rows.append((physics, result.seconds, whole, result))
+        work = sum(x.seconds for x in result.results.values())  # the shards alone, no merge
+        rows.append((physics, work, whole, result))
     physics, shards, whole = (statistics.median(c) for c in list(zip(*rows, strict=True))[:3])
     phase = [100 * (s - p) / p for p, s, _, _ in rows]
     job = [100 * (w - p) / p for p, _, w, _ in rows]
@@ -131,11 +135,11 @@ def overhead(name: str, task: AugmentTask, root: Path, size: int, repeats: int) 
     n = task.variants * task.episodes()
     print(
         f"{name}: {n} variants, {steps} steps; bare rollout {physics:.2f} s "
-        f"({1e3 * physics / n:.1f} ms per variant); serial job {whole:.2f} s (shard phase "
+        f"({1e3 * physics / n:.1f} ms per variant); serial job {whole:.2f} s (its shards "
         f"{shards:.2f} s); medians of {repeats} interleaved repeats"
     )
     print(
-        f"{name}: overhead beyond physics per variant: shard phase "
+        f"{name}: overhead beyond physics per variant: shards "
         f"{statistics.median(phase):.1f} % (repeats {_spread(phase)}), whole job (check, merge) "
         f"{statistics.median(job):.1f} % (repeats {_spread(job)}); accepted {result.accepted}, "
         f"rejected {result.rejected}"
@@ -161,16 +165,17 @@ def ray_vs_serial(tosses: int, variants: int, root: Path, repeats: int) -> None:
     print(
         f"cube {tosses} tosses x {variants} variants = {n} (median of {repeats} jobs): serial "
         f"{serial:.2f} s ({n / serial:.1f} variants/s), ray(2) {ray_s:.2f} s "
-        f"({n / ray_s:.1f} variants/s); shard phase serial {s_phase:.2f} s, ray {r_phase:.2f} s "
-        f"(workers busy {busy:.2f} cores); in the driver before and after it (check, merge): "
-        f"serial {serial - s_phase:.2f} s, ray {ray_s - r_phase:.2f} s"
+        f"({n / ray_s:.1f} variants/s); run phase (shards, streaming merge) serial "
+        f"{s_phase:.2f} s, ray {r_phase:.2f} s (workers busy {busy:.2f} cores); in the driver "
+        f"before and after it (check, merge's last rows and metadata): serial "
+        f"{serial - s_phase:.2f} s, ray {ray_s - r_phase:.2f} s"
     )
     ratios = [a / c for a, _, c, _, _ in rows]
     phase = [b / d for _, b, _, d, _ in rows]
     print(
         f"ratio ray(2) / serial throughput, {n} variants: whole job "
         f"{statistics.median(ratios):.2f}x (runs {', '.join(f'{x:.2f}' for x in ratios)}), "
-        f"shard phase {statistics.median(phase):.2f}x"
+        f"run phase {statistics.median(phase):.2f}x"
     )
 
 
@@ -191,8 +196,14 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--ray-repeats", type=int, default=3)
     p.add_argument("--settle", type=float, default=5.0, help="seconds to wait after Ray starts")
+    p.add_argument(
+        "--root",
+        default=None,
+        help="where the job folders go (default: the temp dir; /dev/shm leaves the disk out)",
+    )
     args = p.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench_augment_"))
+    root = Path(tempfile.mkdtemp(prefix="bench_augment_", dir=args.root))
+    print(f"job folders under {root}")
     env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
     start = time.perf_counter()
     timed(cube_task(2, 2, first=390), root / "warm", "serial", 1)

@@ -237,7 +237,8 @@ class AugmentTask:
         config = self.config(scene)
         source = self._source(scene, config, e)
         raw_id = self._episodes(scene)[e].id
-        samples = self._randomizer(scene).samples(raw_id, range(start, stop), seed=self.seed)
+        randomizer = self._randomizer(scene)
+        samples = randomizer.samples(raw_id, range(start, stop), seed=self.seed)
         out = []
         for s in samples:
             transform = None
@@ -246,7 +247,7 @@ class AugmentTask:
 
                 dx, dy, yaw = config.transform.sample(raw_id, s.variant, self.seed)
                 transform = PlanarTransform(dx, dy, yaw, source.pivot)
-            noise = SensorNoise.of(self._randomizer(scene).spec, s)
+            noise = SensorNoise.of(randomizer.spec, s)
             out.append(Variant(s.variant, s.values, transform, s.initial_state, noise))
         return source, samples, out
 
