@@ -160,3 +160,43 @@ def test_variant_lists_must_match_the_episodes(tmp_path):
         run_job(task, shards_of(task), tmp_path / "out", backend="serial", **QUIET)
     assert not (tmp_path / "out").exists()
     assert isinstance(task, ReplayVariantsTask)
+
+
+def test_in_order_hands_results_over_in_job_order_once_each():
+    """`InOrder` passes each result on as soon as every shard before it is in; a result of
+    another job or a second copy is refused; `add_all` aborts a merger whose add fails."""
+    from workbench.execute.ordered import InOrder, add_all
+    from workbench.execute.shards import ShardResult
+
+    shards = plan_shards([3, 2], 2)  # e0 [0,2) [2,3), e1 [0,2)
+    results = [ShardResult(s, s.size, s.size, {}, ()) for s in shards]
+    taken = []
+    order = InOrder(shards, lambda r: taken.append(r.shard))
+    order.add(results[2])
+    assert taken == [] and not order.complete
+    order.add(results[0])
+    assert taken == shards[:1]
+    with pytest.raises(SettingsError, match="added twice"):
+        order.add(results[2])
+    order.add(results[1])
+    assert taken == shards and order.complete
+    with pytest.raises(SettingsError, match="not in this job"):
+        order.add(ShardResult(plan_shards([9], 9)[0], 9, 9, {}, ()))
+
+    class Failing:
+        aborted = finished = False
+
+        def add(self, item):
+            if item == 2:
+                raise OSError("disk full")
+
+        def abort(self):
+            self.aborted = True
+
+        def finish(self):
+            self.finished = True
+
+    merger = Failing()
+    with pytest.raises(OSError, match="disk full"):
+        add_all(merger, [1, 2, 3])
+    assert merger.aborted and not merger.finished

@@ -43,7 +43,7 @@ from workbench.datasets.lerobot import (
 from workbench.datasets.provenance import dumps
 from workbench.datasets.stats import STATS, merged_stats
 from workbench.errors import DatasetError, SettingsError
-from workbench.execute.ordered import InOrder
+from workbench.execute.ordered import InOrder, add_all
 from workbench.execute.shards import ShardResult, ShardSpec
 from workbench.output import staging_folder, swap_in
 
@@ -238,14 +238,7 @@ def merge_lerobot(
 ) -> WriteSummary:
     """Concatenate LeRobot v3.0 shard datasets `parts` (in order; folders, or `read_part`
     results: the same bytes) into `folder` (`LeRobotMerge`)."""
-    merge = LeRobotMerge(folder, file_frames=file_frames)
-    try:
-        for part in parts:
-            merge.add(part)
-    except BaseException:
-        merge.abort()
-        raise
-    return merge.finish()
+    return add_all(LeRobotMerge(folder, file_frames=file_frames), parts)
 
 
 def _task_index(tasks: list[str], task: str) -> int:
@@ -329,14 +322,7 @@ class RobomimicMerge:
 
 def merge_robomimic(parts: Sequence[Path], path: Path, *, model_file: str = "") -> WriteSummary:
     """Concatenate robomimic shard files (in order) into `path` (`RobomimicMerge`)."""
-    merge = RobomimicMerge(path, model_file=model_file)
-    try:
-        for part in parts:
-            merge.add(part)
-    except BaseException:
-        merge.abort()
-        raise
-    return merge.finish()
+    return add_all(RobomimicMerge(path, model_file=model_file), parts)
 
 
 class ShardsMerger:

@@ -35,6 +35,7 @@ from workbench.datasets.lerobot import write_lerobot
 from workbench.datasets.robomimic import write_robomimic
 from workbench.errors import SettingsError
 from workbench.execute.cache import builds, cached
+from workbench.execute.ordered import add_all
 from workbench.execute.shards import ShardResult, ShardSpec
 from workbench.replay.settings import ReplaySettings
 
@@ -332,14 +333,7 @@ class AugmentTask:
 
     def finalize(self, out: Path, results: Sequence[ShardResult]) -> dict[str, Any]:
         """The same merge at once, from the results of every shard (in job order)."""
-        merger = self.merger(out, [r.shard for r in results])
-        try:
-            for r in results:
-                merger.add(r)
-        except BaseException:
-            merger.abort()
-            raise
-        return merger.finish()
+        return add_all(self.merger(out, [r.shard for r in results]), results)
 
 
 def _ray_node() -> dict[str, str]:

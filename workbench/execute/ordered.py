@@ -3,8 +3,8 @@ first), a merge that streams its output needs them in the order the job lists th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 from workbench.errors import SettingsError
 from workbench.execute.shards import ShardResult, ShardSpec
@@ -46,3 +46,15 @@ class InOrder:
     def complete(self) -> bool:
         """Whether every shard has been handed over."""
         return self._next == len(self._position)
+
+
+def add_all(merger: Any, items: Iterable[Any]) -> Any:
+    """`merger.add` each item, then `merger.finish()` (returned); `merger.abort()` and re-raise
+    if any of it fails (a merge of everything at once)."""
+    try:
+        for item in items:
+            merger.add(item)
+    except BaseException:
+        merger.abort()
+        raise
+    return merger.finish()
