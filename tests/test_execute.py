@@ -200,3 +200,31 @@ def test_in_order_hands_results_over_in_job_order_once_each():
     with pytest.raises(OSError, match="disk full"):
         add_all(merger, [1, 2, 3])
     assert merger.aborted and not merger.finished
+
+
+def test_an_unreachable_ray_address_is_refused_at_once_and_nothing_is_written(tmp_path, capsys):
+    """A cluster address nobody listens at: error naming it in seconds (ray.init retried for
+    minutes), exit 2 from the CLI, no output folder; a malformed address is named too."""
+    import socket
+    import time
+
+    from workbench.cli import main
+    from workbench.paths import assets_root, scenes_root
+
+    with socket.socket() as s:  # a port nobody listens at
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(SettingsError, match=rf"127\.0\.0\.1:{port}: no Ray cluster answers"):
+        choose_backend("auto", 10, ray_address=f"127.0.0.1:{port}")
+    assert time.perf_counter() - start < 10
+    with pytest.raises(SettingsError, match="expected host:port"):
+        choose_backend("ray", 10, ray_address="somewhere")
+    out = tmp_path / "out"
+    args = ["augment", str(assets_root() / "data" / "cube_toss"), "--scene", "cube_toss"]
+    args += ["--spec", str(scenes_root() / "cube_toss" / "randomization.toml"), "--variants", "2"]
+    args += ["--ray-address", f"ray://127.0.0.1:{port}", "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--ray-address ray://127.0.0.1:{port}: no Ray cluster answers" in err
+    assert not out.exists()

@@ -73,6 +73,8 @@ def choose_backend(
     if backend == "ray" or address:
         if not ray_available():
             raise SettingsError("--backend ray: ray is not installed; pip install 'workbench[ray]'")
+        if address:
+            check_ray_address(address)
         why = f"cluster at {address}" if address else "asked for"
         return RayBackend(address=address, num_cpus=num_cpus), why
     if not ray_available():
@@ -83,6 +85,34 @@ def choose_backend(
             f"{variants} variants to run < {serial_below} (Ray's start costs more)",
         )
     return RayBackend(num_cpus=num_cpus), f"{variants} variants to run >= {serial_below}"
+
+
+def check_ray_address(address: str, *, timeout: float = 5.0) -> None:
+    """SettingsError unless something answers at a `host:port` (or `ray://host:port`) Ray
+    address within `timeout` [s]: `ray.init` would otherwise retry an unreachable cluster for
+    minutes. "auto" and "local" are left to Ray; so is any address while this process is
+    already connected to a Ray."""
+    ray = sys.modules.get("ray")
+    if ray is not None and getattr(ray, "is_initialized", lambda: False)():
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        if address in ("auto", "local"):
+            return
+        raise SettingsError(
+            f"--ray-address: expected host:port, ray://host:port, auto or local, got {address!r}"
+        )
+    import socket
+
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            f"--ray-address {address}: no Ray cluster answers there ({exc}); start one with "
+            "`ray start --head`, fix the address (or RAY_ADDRESS), or leave it out for an "
+            "embedded local Ray"
+        ) from None
 
 
 def run_job(
