@@ -226,3 +226,23 @@ def test_a_damaged_finished_shard_is_named_and_the_earlier_dataset_kept(tmp_path
     err = capsys.readouterr().err
     assert "error:" in err and shard.name in err and "Traceback" not in err
     assert digest(out / "dataset") == before
+
+
+@pytest.mark.parametrize("fmt", ["lerobot", "robomimic"])
+def test_a_rerun_removes_what_a_run_killed_while_merging_left(tmp_path, fmt):
+    """A run killed mid-merge leaves a staging folder (LeRobot) or a temporary file
+    (robomimic) beside the dataset; the rerun removes it and writes the same dataset."""
+    task = cube_task(fmt, variants=2, episodes="0:1")
+    out = tmp_path / "out"
+    run(task, out, size=2)
+    name = "dataset" if fmt == "lerobot" else "dataset.hdf5"
+    want = digest(out / name)
+    (out / f".{name}.x1.new" / "data").mkdir(parents=True)
+    (out / f".{name}.x1.new" / "data" / "junk.parquet").write_bytes(b"half")
+    (out / f".{name}.x2.tmp").write_bytes(b"half")
+    shutil.rmtree(out / "shards" / sorted(p.name for p in (out / "shards").iterdir())[0])
+    run(task, out, size=2)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["job.json", "manifest.json", "shards", name]
+    )
+    assert digest(out / name) == want

@@ -63,6 +63,24 @@ def staging_folder(final: str | Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".new", dir=final.parent))
 
 
+def remove_leftovers(final: str | Path) -> list[str]:
+    """Remove what a killed writer of `final` left beside it: staging folders (`staging_folder`,
+    `swap_in`'s old copy) and temporary files (`.<name>.*.tmp`); the names removed. Only for a
+    `final` that no other process is writing."""
+    final = Path(final)
+    removed = []
+    if not final.parent.is_dir():
+        return removed
+    for suffix in (".new", ".old", ".tmp"):
+        for path in final.parent.glob(f".{final.name}.*{suffix}"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return sorted(removed)
+
+
 def swap_in(staged: Path, final: str | Path) -> Path:
     """Replace folder `final` by `staged` (the old contents are removed only after the swap)."""
     final = Path(final)

@@ -45,7 +45,7 @@ from workbench.datasets.stats import STATS, merged_stats
 from workbench.errors import DatasetError, SettingsError
 from workbench.execute.ordered import InOrder, add_all
 from workbench.execute.shards import ShardResult, ShardSpec
-from workbench.output import staging_folder, swap_in
+from workbench.output import remove_leftovers, staging_folder, swap_in
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,12 +345,9 @@ class ShardsMerger:
         *,
         model_file: Callable[[], str] = str,
     ) -> None:
-        self._out, self._final, self._fmt, self._model_file = (
-            Path(out),
-            Path(final),
-            fmt,
-            model_file,
-        )
+        self._out, self._final = Path(out), Path(final)
+        self._fmt, self._model_file = fmt, model_file
+        remove_leftovers(self._final)  # of a run killed while merging (a job is one process's)
         self._order = InOrder(shards, self._take)
         self._merge: LeRobotMerge | RobomimicMerge | None = None
 
