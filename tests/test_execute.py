@@ -202,14 +202,21 @@ def test_in_order_hands_results_over_in_job_order_once_each():
     assert merger.aborted and not merger.finished
 
 
-def test_an_unreachable_ray_address_is_refused_at_once_and_nothing_is_written(tmp_path, capsys):
+def test_an_unreachable_ray_address_is_refused_at_once_and_nothing_is_written(
+    tmp_path, capsys, monkeypatch
+):
     """A cluster address nobody listens at: error naming it in seconds (ray.init retried for
     minutes), exit 2 from the CLI, no output folder; a malformed address is named too."""
     import socket
     import time
 
+    import ray
+
     from workbench.cli import main
     from workbench.paths import assets_root, scenes_root
+
+    # a Ray other tests started in this process would be used as is (the address ignored)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
 
     with socket.socket() as s:  # a port nobody listens at
         s.bind(("127.0.0.1", 0))
