@@ -87,6 +87,26 @@ def test_capture_frame_maps_body_poses():
         r[:, :3], p[:, :3] @ mat.reshape(3, 3).T + [0.1, 0, -0.2], atol=1e-12
     )
     np.testing.assert_allclose(r[:, 3:], np.tile(q, (p.shape[0], 1)), atol=1e-12)
+    # every row's orientation as mju_mulQuat gives it, and markers (x y z) mapped alike
+    rng = np.random.default_rng(1)
+    quats = rng.normal(size=(p.shape[0], 4))
+    quats /= np.linalg.norm(quats, axis=1, keepdims=True)
+    marks = rng.normal(size=(p.shape[0], 3))
+    turned = ep.with_signals(
+        **{
+            "body_pose:cube": Signal(np.concatenate([p[:, :3], quats], 1), COLS),
+            "marker:m0": Signal(marks, ("x", "y", "z"), "m"),
+        }
+    )
+    out = to_scene_frame(binding, turned)
+    want = np.zeros((p.shape[0], 4))
+    for k in range(p.shape[0]):
+        mujoco.mju_mulQuat(want[k], q, quats[k])
+    np.testing.assert_allclose(out.signals["body_pose:cube"].values[:, 3:], want, atol=1e-15)
+    got = out.signals["marker:m0"].values
+    want_m = marks @ mat.reshape(3, 3).T + [0.1, 0, -0.2]
+    np.testing.assert_allclose(got, want_m, atol=1e-12)
+    assert out.signals["marker:m0"].frame == "scene"
     with pytest.raises(
         SceneError,
         match=r"capture_frame: expected x y z qw qx qy qz with a unit quaternion, got quaternion norm 2",

@@ -183,25 +183,43 @@ def derived_velocities(model: mujoco.MjModel, qpos: np.ndarray, dt: float) -> np
 
 
 def to_scene_frame(binding, episode: Episode) -> Episode:
-    """The episode with its `body_pose:` signals (x y z [qw qx qy qz]) mapped from the capture frame
-    to the scene frame by `binding.capture_frame` (unchanged when it is empty)."""
+    """The episode with its `body_pose:` signals (x y z [qw qx qy qz]) and `marker:` positions
+    (x y z) mapped from the capture frame to the scene frame by `binding.capture_frame`
+    (unchanged when it is empty)."""
     frame = getattr(binding, "capture_frame", ())
     if not frame:
         return episode
-    pos, quat = np.asarray(frame[:3]), np.asarray(frame[3:])
+    pos, quat = np.asarray(frame[:3], dtype=float), np.asarray(frame[3:], dtype=float)
     rot = np.zeros(9)
     mujoco.mju_quat2Mat(rot, quat)
     rot = rot.reshape(3, 3)
     signals = {}
     for name, sig in episode.signals.items():
-        if not name.startswith("body_pose:") or sig.values.shape[1] not in (3, 7):
+        pose = name.startswith("body_pose:") and sig.values.shape[1] in (3, 7)
+        marker = name.startswith("marker:") and sig.values.shape[1] == 3
+        if not (pose or marker):
             continue
         values = sig.values.copy()
         values[:, :3] = sig.values[:, :3] @ rot.T + pos
-        for t in range(values.shape[0] if values.shape[1] == 7 else 0):
-            mujoco.mju_mulQuat(values[t, 3:], quat, sig.values[t, 3:].copy())
+        if values.shape[1] == 7:
+            values[:, 3:] = _quat_products(quat, sig.values[:, 3:])
         signals[name] = Signal(values, sig.columns, sig.unit, "scene")
     return episode.with_signals(**signals) if signals else episode
+
+
+def _quat_products(q: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """q * rows[t] for every (w, x, y, z) row (Hamilton product, as `mju_mulQuat`)."""
+    w1, x1, y1, z1 = q
+    w2, x2, y2, z2 = rows.T
+    return np.stack(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ],
+        axis=1,
+    )
 
 
 def welded_pose(model: mujoco.MjModel, hand: str, target: str, target_pose: np.ndarray):
