@@ -147,7 +147,9 @@ def run_job(
       log: where to say which backend ran (default: stderr).
     Raises:
       OutputError: `out` cannot be written or holds another job's shards.
-      SettingsError: a bad backend name, or Ray asked for but not installed.
+      SettingsError: a bad backend name, Ray asked for but not installed, or a Ray address
+        nobody answers at.
+      DatasetError: (from a task's merge) a finished shard that cannot be read.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     shards = list(shards)
