@@ -400,3 +400,7 @@ def test_lerobot_arrow_encoding_reads_back_like_parquet(tmp_path):
     (tmp_path / "pq/meta/info.json").write_text(json.dumps(info))
     with pytest.raises(DatasetError, match=r"data_path .*expected a template of chunk_index"):
         read_lerobot_records(tmp_path / "pq")
+    info["data_path"] = "../ipc/data/chunk-{chunk_index:03d}/file-{file_index:03d}.arrow"
+    (tmp_path / "pq/meta/info.json").write_text(json.dumps(info))
+    with pytest.raises(DatasetError, match=r"data_path .*expected files inside the dataset"):
+        read_lerobot_records(tmp_path / "pq")

@@ -161,7 +161,13 @@ def _v3(root: Path, info: Mapping[str, Any]):
                     f"{root / 'meta/info.json'}: data_path {data_path!r}: expected a template "
                     f"of chunk_index and file_index, got {type(exc).__name__} {exc}"
                 ) from None
-            cache[key] = _table(root / rel)
+            path = (root / rel).resolve()
+            if not path.is_relative_to(root.resolve()):
+                raise DatasetError(
+                    f"{root / 'meta/info.json'}: data_path {data_path!r}: expected files inside "
+                    f"the dataset folder, got {path}"
+                )
+            cache[key] = _table(path)
         table = cache[key]
         first = table.column("index")[0].as_py() if "index" in table.column_names else None
         start = row.get("dataset_from_index")
