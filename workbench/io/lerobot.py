@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from workbench.datasets.features import TIME_KEY, inverse_map
+from workbench.datasets.lerobot import DATA_PATH, read_data_file
 from workbench.datasets.provenance import Provenance
 from workbench.episode import Episode, Signal
 from workbench.errors import DatasetError, EpisodeError
@@ -38,10 +38,7 @@ def _json(path: Path) -> Any:
 def _table(path: Path) -> pa.Table:
     """A parquet file, or an Arrow IPC file (`.arrow`: the workbench's intermediate shards)."""
     try:
-        if path.suffix == ".arrow":
-            with pa.OSFile(str(path), "rb") as source:
-                return pa.ipc.open_file(source).read_all()
-        return pq.read_table(path)
+        return read_data_file(path)
     except FileNotFoundError:
         raise DatasetError(f"{path}: missing") from None
     except (OSError, pa.ArrowException) as exc:
@@ -134,11 +131,8 @@ def read_lerobot(folder: str | Path, **kwargs: Any) -> list[Episode]:
     return [ep for ep, _ in read_lerobot_records(folder, **kwargs)]
 
 
-V3_DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
-
-
 def _v3(root: Path, info: Mapping[str, Any]):
-    data_path = info.get("data_path") or V3_DATA_PATH
+    data_path = info.get("data_path") or DATA_PATH
     if not isinstance(data_path, str):
         raise DatasetError(
             f"{root / 'meta/info.json'}: data_path: expected a string, got {data_path!r}"
