@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -225,8 +226,29 @@ def test_an_unreachable_ray_address_is_refused_at_once_and_nothing_is_written(
     with pytest.raises(SettingsError, match=rf"127\.0\.0\.1:{port}: no Ray cluster answers"):
         choose_backend("auto", 10, ray_address=f"127.0.0.1:{port}")
     assert time.perf_counter() - start < 10
-    with pytest.raises(SettingsError, match="expected host:port"):
-        choose_backend("ray", 10, ray_address="somewhere")
+    for bad in ("somewhere", "127.0.0.1:99999", "127.0.0.1:0", ":8265", "ray://"):
+        with pytest.raises(SettingsError, match=rf"expected host:port.*got '{re.escape(bad)}'"):
+            choose_backend("ray", 10, ray_address=bad)
+    assert (
+        main(
+            [
+                "augment",
+                "x",
+                "--scene",
+                "s",
+                "--spec",
+                "s",
+                "--variants",
+                "2",
+                "--ray-address",
+                " ",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
+    assert "--ray-address: expected host:port" in capsys.readouterr().err
     out = tmp_path / "out"
     args = ["augment", str(assets_root() / "data" / "cube_toss"), "--scene", "cube_toss"]
     args += ["--spec", str(scenes_root() / "cube_toss" / "randomization.toml"), "--variants", "2"]

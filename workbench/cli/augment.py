@@ -61,6 +61,11 @@ def run(args):
         schema.number(value, option, SettingsError, lower=least, integer=True)
     if args.num_cpus is not None:
         schema.number(args.num_cpus, "--num-cpus", SettingsError, lower=1, integer=True)
+    if args.ray_address is not None and not args.ray_address.strip():
+        raise SettingsError(
+            "--ray-address: expected host:port, ray://host:port or auto, got an empty value "
+            "(leave the option out for an embedded local Ray)"
+        )
     if args.backend == "serial" and args.ray_address:
         raise SettingsError("--ray-address: given with --backend serial; drop one of them")
     check_output_folder(args.out)

@@ -96,11 +96,12 @@ def check_ray_address(address: str, *, timeout: float = 5.0) -> None:
     if ray is not None and getattr(ray, "is_initialized", lambda: False)():
         return
     host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         if address in ("auto", "local"):
             return
         raise SettingsError(
-            f"--ray-address: expected host:port, ray://host:port, auto or local, got {address!r}"
+            "--ray-address: expected host:port (port 1-65535), ray://host:port, auto or local, "
+            f"got {address!r}"
         )
     import socket
 
